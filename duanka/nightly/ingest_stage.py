@@ -1,0 +1,143 @@
+"""Ingest: read and normalise each file, stage it, validate it with GX, load it.
+
+The three steps are separate so that each can be a Prefect task and so that
+nothing reaches the warehouse before it is checked:
+
+1. `prepare_files` reads and normalises every new file into its own table of
+   `HOME/staging/<as_of>.duckdb` (with the raw values kept for quarantine);
+2. `validate_prepared` runs the GX suites on those tables;
+3. `load_prepared` moves each file's valid rows into the warehouse and its bad
+   rows into quarantine, one transaction per file.
+
+A broken file never stops the run: it is refused with a one-line reason and
+the rest of the delivery loads.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from duanka.contract_schema import Contract
+from duanka.ingest.clean import clean
+from duanka.ingest.load import FileLoadStats, load_file, record_file
+from duanka.ingest.read import FileRefused, read_delivery
+from duanka.nightly.inbox import InboxFile
+from duanka.progress import Progress
+from duanka.validate.runner import Outcome, StagedTable, validate_staged
+from duanka.validate.suites import Suite
+
+LEAD_KINDS = ("bank", "sim", "case")
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    file: InboxFile
+    table: str | None  # staging table, None when refused while reading
+    refused: str | None
+    rows: int
+
+
+def key_column(kind: str) -> str:
+    return "case_id" if kind == "case" else "lead_id"
+
+
+def prepare_files(files: list[InboxFile], staging_db: Path, contract: Contract, as_of: date,
+                  progress: Progress) -> list[Prepared]:
+    """Read + normalise each lead/case file into a staging table; refusals are kept, not raised."""
+    staging_db.parent.mkdir(parents=True, exist_ok=True)
+    staging_db.unlink(missing_ok=True)
+    con = duckdb.connect(str(staging_db), config={"autoinstall_known_extensions": False,
+                                                  "autoload_known_extensions": False})
+    prepared: list[Prepared] = []
+    try:
+        for i, f in enumerate(files, start=1):
+            table = f"f{i:05d}"
+            try:
+                raw = read_delivery(f.path, f.kind or "", contract)
+                cleaned = clean(raw, as_of, contract)
+            except FileRefused as exc:
+                prepared.append(Prepared(f, None, exc.reason, 0))
+                progress.step(i, len(files), f"{f.name}: 拒收 — {exc.reason}")
+                continue
+            except Exception as exc:  # noqa: BLE001 - a file we cannot parse must not stop the night
+                _log.exception("reading %s failed", f.name)
+                reason = f"文件 {f.name}: 无法解析 ({type(exc).__name__}: {str(exc)[:160]})"
+                prepared.append(Prepared(f, None, reason, 0))
+                progress.step(i, len(files), f"{f.name}: 拒收 — {reason}")
+                continue
+            raw_columns = [c for c in raw.frame.columns if not c.startswith("_")]
+            raw_json = raw.frame.select(
+                "_row", pl.struct(raw_columns).struct.json_encode().alias("_raw"))
+            staged = cleaned.join(raw_json, on="_row", how="left")
+            con.register("staged_frame", staged.to_arrow())
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM staged_frame")
+            con.unregister("staged_frame")
+            prepared.append(Prepared(f, table, None, staged.height))
+            progress.step(i, len(files), f"{f.name}: {staged.height} 行 ({raw.encoding})")
+    finally:
+        con.close()
+    return prepared
+
+
+def validate_prepared(prepared: list[Prepared], staging_db: Path, suites: dict[str, Suite],
+                      as_of: date) -> dict[str, Outcome]:
+    tables = [StagedTable(p.table, p.file.kind or "", p.file.name) for p in prepared if p.table]
+    return validate_staged(staging_db, tables, suites, as_of)
+
+
+def _merge_reasons(clean_reasons: list[str], gx_reasons: list[str]) -> list[str]:
+    """GX re-checks what normalisation already refused; keep one reason per column."""
+    flagged = {r.split("(")[0].split(":")[0].strip() for r in clean_reasons}
+    extra = [r for r in gx_reasons if r.split(":")[0].strip() not in flagged]
+    return clean_reasons + extra
+
+
+def _quarantine_frame(con: duckdb.DuckDBPyConnection, table: str, kind: str,
+                      gx_rows: dict[int, list[str]]) -> pl.DataFrame:
+    key = key_column(kind)
+    rows = con.execute(
+        f"""SELECT _row, coalesce({key}, json_extract_string(_raw, '$.{key}')) AS lead_id, _reasons, _raw
+            FROM stg.{table} WHERE len(_reasons) > 0 OR list_contains(?, _row) ORDER BY _row""",
+        [list(gx_rows)]).fetchall()
+    records = [
+        {"row": row, "lead_id": lead_id or "", "reasons": "；".join(_merge_reasons(list(reasons), gx_rows.get(row, []))),
+         "raw": raw}
+        for row, lead_id, reasons, raw in rows
+    ]
+    return pl.DataFrame(records, schema={"row": pl.Int32, "lead_id": pl.String, "reasons": pl.String,
+                                         "raw": pl.String})
+
+
+def load_prepared(con: duckdb.DuckDBPyConnection, prepared: list[Prepared], outcomes: dict[str, Outcome],
+                  staging_db: Path, as_of: date, progress: Progress) -> list[tuple[Prepared, FileLoadStats | None]]:
+    """Load each prepared file in its own transaction; record refusals. Returns per-file stats."""
+    results: list[tuple[Prepared, FileLoadStats | None]] = []
+    con.execute(f"ATTACH '{staging_db}' AS stg (READ_ONLY)")
+    try:
+        for i, p in enumerate(prepared, start=1):
+            outcome = outcomes.get(p.table or "", Outcome())
+            refused = p.refused or outcome.refused
+            if refused:
+                record_file(con, sha256=p.file.sha256, file_name=p.file.name, kind=p.file.kind,
+                            status="rejected", reason=refused, as_of=as_of)
+                results.append((p, None))
+                continue
+            assert p.table is not None and p.file.kind is not None
+            quarantine = _quarantine_frame(con, p.table, p.file.kind, outcome.row_reasons)
+            bad = list(outcome.row_reasons)
+            rows_sql = (f"SELECT * EXCLUDE (_raw) FROM stg.{p.table} "
+                        f"WHERE len(_reasons) = 0 AND NOT list_contains({bad!r}::INTEGER[], _row)")
+            stats = load_file(con, kind=p.file.kind, file_name=p.file.name, sha256=p.file.sha256,
+                              as_of=as_of, rows=rows_sql, quarantine=quarantine)
+            results.append((p, stats))
+            progress.step(i, len(prepared), f"{p.file.name}: 入库 {stats.rows_loaded}，隔离 "
+                          f"{stats.rows_quarantined}，重复 {stats.rows_duplicate}")
+    finally:
+        con.execute("DETACH stg")
+    return results

@@ -1,0 +1,122 @@
+"""The stages of a night as plain functions; `flows/nightly.py` wraps each in a Prefect task.
+
+Each function takes the checked configuration, the warehouse connection and
+the progress reporter, does one stage, and returns what the next stage or the
+summary needs. None of them knows about Prefect, so each is tested directly.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+
+from duanka import casework
+from duanka.ingest.load import record_file
+from duanka.link import LinkReport, link_all
+from duanka.nightly.context import NightConfig
+from duanka.nightly.feedback_stage import apply_feedback_files
+from duanka.nightly.inbox import PROCESS, SKIP, InboxFile, discover
+from duanka.nightly.ingest_stage import LEAD_KINDS, load_prepared, prepare_files, validate_prepared
+from duanka.nightly.summary import night_quarantine, night_summary
+from duanka.progress import Progress
+from duanka.publish import PublishReport, publish
+from duanka.score.engine import score_packets
+from duanka.validate.report import write_validation_report
+
+
+def staging_db(cfg: NightConfig) -> Path:
+    return cfg.home.staging / f"{cfg.as_of.isoformat()}.duckdb"
+
+
+def discover_inbox(cfg: NightConfig, con: duckdb.DuckDBPyConnection, progress: Progress) -> list[InboxFile]:
+    """List the inbox and record files whose bytes were loaded before as skipped."""
+    progress.begin("收件", str(cfg.inbox))
+    files = discover(cfg.inbox, con, cfg.as_of)
+    for f in files:
+        if f.action == SKIP:
+            record_file(con, sha256=f.sha256, file_name=f.name, kind=f.kind, status="skipped",
+                        reason="与已处理文件内容相同 (same bytes as a file already processed)", as_of=cfg.as_of)
+    counts = {a: sum(1 for f in files if f.action == a) for a in ("process", "skip", "done", "unrecognised")}
+    progress.end(f"新文件 {counts['process']}，重复文件 {counts['skip']}，已处理 {counts['done']}，"
+                 f"无法识别 {counts['unrecognised']}")
+    return files
+
+
+def ingest_leads(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[InboxFile],
+                 progress: Progress) -> dict:
+    """Read, normalise, stage, validate with GX, and load every new lead and case file."""
+    todo = [f for f in files if f.action == PROCESS and f.kind in LEAD_KINDS]
+    progress.begin("读取与规范化", f"{len(todo)} 个文件")
+    prepared = prepare_files(todo, staging_db(cfg), cfg.contract, cfg.as_of, progress)
+    progress.end()
+    progress.begin("校验 (Great Expectations)")
+    outcomes = validate_prepared(prepared, staging_db(cfg), cfg.suites, cfg.as_of)
+    progress.end(f"{len(outcomes)} 个表")
+    write_validation_report(cfg.home.runs_day(cfg.as_of.isoformat()) / "validation.html", prepared, outcomes,
+                            cfg.as_of)
+    progress.begin("入库")
+    results = load_prepared(con, prepared, outcomes, staging_db(cfg), cfg.as_of, progress)
+    progress.end(f"{len(results)} 个文件")
+    staging_db(cfg).unlink(missing_ok=True)
+    return {"files": len(results)}
+
+
+def apply_feedback(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[InboxFile],
+                   progress: Progress) -> dict:
+    todo = [f for f in files if f.action == PROCESS and f.kind == "feedback"]
+    progress.begin("反馈", f"{len(todo)} 个文件")
+    store = casework.connect(cfg.home.casework)
+    try:
+        result = apply_feedback_files(con, store, todo, cfg.contract, cfg.as_of)
+    finally:
+        store.close()
+    progress.end(f"已应用 {result['applied']}，隔离 {result['quarantined']}")
+    return result
+
+
+def link(cfg: NightConfig, con: duckdb.DuckDBPyConnection, progress: Progress) -> LinkReport:
+    progress.begin("关联成组")
+    report = link_all(con, cfg.as_of, cfg.settings.linking)
+    progress.end(f"节点 {report.nodes}，边 {report.edges}，枢纽 {report.hubs}，组 {report.groups}，"
+                 f"新包 {report.packets_new}，变化 {report.packets_changed}，合并 {report.packets_merged}")
+    return report
+
+
+def score(cfg: NightConfig, con: duckdb.DuckDBPyConnection, progress: Progress) -> dict:
+    progress.begin("评分", f"规则集 {cfg.rule_set.hash}")
+    report = score_packets(con, cfg.rule_set, cfg.settings.scoring, cfg.units, cfg.as_of)
+    progress.end()
+    return {k: v for k, v in asdict(report).items() if isinstance(v, (int, float, str))}
+
+
+def issue(cfg: NightConfig, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Record newly issued packets in casework, reopen closed ones that changed; return all statuses."""
+    active = con.execute(
+        """SELECT r.packet_id, coalesce(s.unit_code, 'UNASSIGNED') FROM packet_registry r
+           LEFT JOIN packet_scores s USING (packet_id) WHERE r.state = 'active' ORDER BY r.packet_id""").fetchall()
+    changed = {pid for (pid,) in con.execute(
+        "SELECT DISTINCT packet_id FROM packet_changes WHERE as_of = ?", [cfg.as_of]).fetchall()}
+    store = casework.connect(cfg.home.casework)
+    try:
+        casework.record_issued(store, active, cfg.as_of)
+        statuses = casework.statuses(store)
+        for packet_id, _ in active:
+            if statuses.get(packet_id) == "closed" and packet_id in changed:
+                casework.reopen(store, packet_id, cfg.as_of, "已办结的团伙出现新线索，重新下发")
+        return casework.statuses(store)
+    finally:
+        store.close()
+
+
+def publish_night(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[InboxFile],
+                  statuses: dict[str, str], extra: dict, progress: Progress) -> PublishReport:
+    progress.begin("发布")
+    summary = night_summary(con, cfg.as_of, files)
+    summary.update(extra)
+    summary["rule_set_hash"] = cfg.rule_set.hash
+    summary["validation_report"] = f"runs/{cfg.as_of.isoformat()}/validation.html"
+    report = publish(con, cfg.home.root, cfg.as_of, statuses=statuses, summary=summary,
+                     quarantine=night_quarantine(con, cfg.as_of))
+    progress.end(f"线索包 {report.packets_listed}，新渲染 {report.pages_rendered}，沿用 {report.pages_kept}")
+    return report
