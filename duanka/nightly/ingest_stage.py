@@ -118,6 +118,7 @@ def load_prepared(con: duckdb.DuckDBPyConnection, prepared: list[Prepared], outc
                   staging_db: Path, as_of: date, progress: Progress) -> list[tuple[Prepared, FileLoadStats | None]]:
     """Load each prepared file in its own transaction; record refusals. Returns per-file stats."""
     results: list[tuple[Prepared, FileLoadStats | None]] = []
+    con.execute("DETACH DATABASE IF EXISTS stg")
     con.execute(f"ATTACH '{staging_db}' AS stg (READ_ONLY)")
     try:
         for i, p in enumerate(prepared, start=1):

@@ -1,0 +1,159 @@
+"""SQL that assembles what a packet page and the index show, for every open packet at once.
+
+Each function returns SQL text; `fetch_grouped` runs it and groups rows by
+packet, so that publishing a province costs one query per section, not one per
+packet. Only active packets (`packet_registry.state = 'active'`) are read.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import duckdb
+
+ACTIVE = "(SELECT packet_id FROM packet_registry WHERE state = 'active')"
+
+# The holder node of a lead, as duanka.link names it (architecture.md, node keys).
+HOLDER_NODE = "CASE WHEN holder_id_type = 'USCC' THEN 'company:' ELSE 'person:' END || person_key"
+
+
+def packets_sql() -> str:
+    """Header facts of every open packet; a packet not (yet) scored is listed with priority 0."""
+    return f"""
+        SELECT r.packet_id, r.first_as_of, r.last_changed_as_of,
+               round(coalesce(s.priority, 0), 2) AS priority, coalesce(s.tier, 'yellow') AS tier,
+               coalesce(s.unit_code, '') AS unit_code, coalesce(s.unit_name, '') AS unit_name,
+               coalesce(s.category, '') AS category, coalesce(s.rules, []) AS rules,
+               coalesce(s.rule_set_hash, '') AS rule_set_hash,
+               EXISTS (SELECT 1 FROM packet_changes c
+                       WHERE c.packet_id = r.packet_id AND c.as_of = $as_of) AS changed
+        FROM packet_registry r LEFT JOIN packet_scores s USING (packet_id)
+        WHERE r.packet_id IN {ACTIVE}
+        ORDER BY r.packet_id"""
+
+
+def bank_leads_sql() -> str:
+    return f"""
+        SELECT pl.packet_id, {HOLDER_NODE} AS holder_node, b.*
+        FROM packet_leads pl
+        JOIN bank_leads b ON pl.lead_kind = 'bank' AND b.issuer = pl.issuer AND b.lead_id = pl.lead_id
+        WHERE pl.packet_id IN {ACTIVE}
+        ORDER BY pl.packet_id, b.open_date, b.account_no, b.lead_id"""
+
+
+def sim_leads_sql() -> str:
+    return f"""
+        SELECT pl.packet_id, {HOLDER_NODE} AS holder_node, s.*
+        FROM packet_leads pl
+        JOIN sim_leads s ON pl.lead_kind = 'sim' AND s.issuer = pl.issuer AND s.lead_id = pl.lead_id
+        WHERE pl.packet_id IN {ACTIVE}
+        ORDER BY pl.packet_id, s.open_date, s.msisdn, s.lead_id"""
+
+
+def cases_sql() -> str:
+    """Cases that are member nodes of the packet or named in its leads' `case_ids` (both directions count)."""
+    return f"""
+        WITH linked AS (
+            SELECT packet_id, substr(node, 6) AS case_id FROM packet_members
+            WHERE node LIKE 'case:%' AND packet_id IN {ACTIVE}
+            UNION
+            SELECT pl.packet_id, unnest(b.case_ids) FROM packet_leads pl
+            JOIN bank_leads b ON pl.lead_kind = 'bank' AND b.issuer = pl.issuer AND b.lead_id = pl.lead_id
+            WHERE pl.packet_id IN {ACTIVE}
+            UNION
+            SELECT pl.packet_id, unnest(s.case_ids) FROM packet_leads pl
+            JOIN sim_leads s ON pl.lead_kind = 'sim' AND s.issuer = pl.issuer AND s.lead_id = pl.lead_id
+            WHERE pl.packet_id IN {ACTIVE})
+        SELECT l.packet_id, c.case_id, c.reported_at, c.region, c.fraud_type, c.loss,
+               coalesce(c.accounts, []) AS accounts, coalesce(c.phones, []) AS phones, c._file, c._row
+        FROM linked l JOIN cases c USING (case_id)
+        ORDER BY l.packet_id, c.reported_at, c.case_id"""
+
+
+def members_sql() -> str:
+    """Every member node with its role (nodes without a role row are plain members) and its place in the picture."""
+    return f"""
+        SELECT m.packet_id, m.node, coalesce(r.role, 'member') AS role, coalesce(r.score, 0) AS role_score,
+               g.x, g.y
+        FROM (SELECT DISTINCT packet_id, node FROM packet_members WHERE packet_id IN {ACTIVE}) m
+        LEFT JOIN (SELECT packet_id, node, arg_max(role, score) AS role, max(score) AS score
+                   FROM group_roles GROUP BY packet_id, node) r USING (packet_id, node)
+        LEFT JOIN group_layout g USING (packet_id, node)
+        ORDER BY m.packet_id, m.node"""
+
+
+def edges_sql() -> str:
+    """Tonight's connecting edges whose both ends belong to the same open packet."""
+    return f"""
+        SELECT DISTINCT a.packet_id, e.src, e.dst, e.kind
+        FROM link_edges e
+        JOIN packet_members a ON a.node = e.src
+        JOIN packet_members b ON b.node = e.dst AND b.packet_id = a.packet_id
+        WHERE a.packet_id IN {ACTIVE}
+        ORDER BY a.packet_id, e.src, e.dst, e.kind"""
+
+
+def rule_hits_sql() -> str:
+    return f"""
+        SELECT packet_id, rule_id, rule_version, title, explanation, points, observed, threshold, evidence
+        FROM rule_hits WHERE packet_id IN {ACTIVE}
+        ORDER BY packet_id, points DESC, rule_id"""
+
+
+def changes_sql() -> str:
+    """The packet's change history up to tonight, newest first."""
+    return f"""
+        SELECT packet_id, as_of, change, detail FROM packet_changes
+        WHERE packet_id IN {ACTIVE} AND as_of <= $as_of
+        ORDER BY packet_id, as_of DESC, change, detail"""
+
+
+def hubs_sql() -> str:
+    """Identifiers that stopped connecting because too many holders share them (a branch tablet, a NAT address)."""
+    return "SELECT DISTINCT node FROM link_hubs"
+
+
+SECTIONS = {
+    "bank": bank_leads_sql,
+    "sim": sim_leads_sql,
+    "cases": cases_sql,
+    "members": members_sql,
+    "edges": edges_sql,
+    "hits": rule_hits_sql,
+    "changes": changes_sql,
+}
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict]:
+    """Run one view query and return its rows as dicts (only parameters the SQL names are passed)."""
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    cursor = con.execute(sql, used) if used else con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+@dataclass
+class NightViews:
+    """What publishing reads from the warehouse for one night."""
+
+    packets: list[dict]
+    sections: dict[str, dict[str, list]] = field(default_factory=dict)
+    hubs: set[str] = field(default_factory=set)
+
+    def rows(self, section: str, packet_id: str) -> list[dict]:
+        return self.sections[section].get(packet_id, [])
+
+
+def fetch_views(con: duckdb.DuckDBPyConnection, as_of: date) -> NightViews:
+    """All open packets' header rows, and each section's rows grouped by packet."""
+    params = {"as_of": as_of}
+    views = NightViews(packets=fetch(con, packets_sql(), params))
+    for name, build in SECTIONS.items():
+        grouped: dict[str, list] = defaultdict(list)
+        for row in fetch(con, build(), params):
+            grouped[row.pop("packet_id")].append(row)
+        views.sections[name] = grouped
+    views.hubs = {row["node"] for row in fetch(con, hubs_sql())}
+    return views
