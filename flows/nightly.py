@@ -82,7 +82,7 @@ def run_night(cfg: NightConfig, progress: Progress) -> dict:
             report = publish_task(cfg, con, files, statuses, extra, progress)
         finally:
             con.close()
-    return {"index": str(report.index_path), "packets": report.packets_listed}
+    return {"index": str(report.index_path.with_name("index.html")), "packets": report.packets_listed}
 
 
 @flow(name="nightly", log_prints=True)

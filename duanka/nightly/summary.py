@@ -43,6 +43,7 @@ def night_summary(con: duckdb.DuckDBPyConnection, as_of: date, files: list[Inbox
 
 def night_quarantine(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
     """The rows quarantined for this night, for `quarantine.csv`."""
-    return con.execute(
+    table = con.sql(
         """SELECT file, "row", coalesce(lead_id, '') AS lead_id, reasons, coalesce(raw, '') AS raw
-           FROM quarantine WHERE as_of = ? ORDER BY file, "row" """, [as_of]).pl()
+           FROM quarantine WHERE as_of = ? ORDER BY file, "row" """, params=[as_of]).to_arrow_table()
+    return pl.from_arrow(table)

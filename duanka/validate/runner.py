@@ -9,6 +9,7 @@ that GX cannot evaluate refuses the file too: nothing is loaded half-checked.
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -99,9 +100,13 @@ def validate_staged(staging_db: Path, tables: list[StagedTable], suites: dict[st
         for staged in tables:
             _validate_one(gx, context, source, staged, suites[staged.kind], as_of, outcomes[staged.table])
     finally:
+        # Release the staging file: the loader attaches it next, in this same process.
         engine = source.get_execution_engine()
         engine.close()
         engine.engine.dispose()
+        context.data_sources.delete("staging")
+        del engine, source, context
+        gc.collect()
     return outcomes
 
 
