@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_sub.add_parser("check", help="检查规则文件: 全部错误一次列出")
     check.add_argument("dir", nargs="?", type=Path, default=PROJECT_ROOT / "rules")
+    check.add_argument("--home", type=Path, default=None, help="也在该工作目录的数据上试运行规则")
     return parser
 
 
@@ -112,10 +113,30 @@ def cmd_sample(out: Path, seed: int, leads: int, nights: int) -> int:
     return EXIT_OK
 
 
-def cmd_rules_check(directory: Path) -> int:
-    from duanka.score.check import check_rule_set
+def cmd_rules_check(directory: Path, home: Path | None) -> int:
+    import duckdb
 
-    problems = check_rule_set(directory)
+    from duanka.score.check import check_rule_set
+    from duanka.settings import load_settings
+    from duanka.yamlcheck import ConfigError
+
+    con = None
+    if home is not None:
+        try:
+            con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True,
+                                 config={"autoinstall_known_extensions": False})
+        except duckdb.Error as exc:
+            print(f"无法读取 {home}/warehouse.duckdb (夜间运行可能正在写入): {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+    try:
+        problems = check_rule_set(directory, con)
+    finally:
+        if con is not None:
+            con.close()
+    try:
+        load_settings(directory / "settings.yaml")
+    except ConfigError as exc:
+        problems = [*exc.problems, *problems]
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -134,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_demo(args.home, args.sample, args.top)
     if args.command == "sample":
         return cmd_sample(args.out, args.seed, args.leads, args.nights)
-    return cmd_rules_check(args.dir)
+    return cmd_rules_check(args.dir, args.home)
 
 
 if __name__ == "__main__":

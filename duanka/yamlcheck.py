@@ -15,17 +15,20 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-def _walk(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> Any:
+def _walk(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int], source: Path) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            out[key] = _walk(value_node, path + (key,), lines)
+            if key in out:
+                # PyYAML would silently keep the last one: an admin's edit would vanish without a word.
+                raise ConfigError([f"{source}:{key_node.start_mark.line + 1}: 键 {key!r} 重复 (duplicate key)"])
+            out[key] = _walk(value_node, path + (key,), lines, source)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, path + (str(i),), lines) for i, item in enumerate(node.value)]
+        return [_walk(item, path + (str(i),), lines, source) for i, item in enumerate(node.value)]
     return yaml.safe_load(yaml.serialize(node))
 
 
@@ -44,4 +47,4 @@ def load_yaml_with_lines(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
     lines: dict[tuple[str, ...], int] = {}
     if node is None:
         return None, lines
-    return _walk(node, (), lines), lines
+    return _walk(node, (), lines, Path(path)), lines

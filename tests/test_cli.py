@@ -1,0 +1,50 @@
+"""The command line refuses what it cannot run, at once and without a traceback."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RULES = Path(__file__).resolve().parents[1] / "rules"
+
+
+def _duanka(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "duanka.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def _broken_rules(tmp_path: Path) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    target = sorted(p for p in rules.glob("*.yaml") if p.name != "settings.yaml")[0]
+    target.write_text(target.read_text(encoding="utf-8") + "\n  - id: [unclosed\n", encoding="utf-8")
+    return rules
+
+
+def test_run_with_a_broken_rule_file_is_refused_before_prefect_starts(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    started = time.monotonic()
+    result = _duanka("run", "--inbox", str(inbox), "--home", str(tmp_path / "home"), "--as-of", "2026-11-03",
+                     "--rules", str(_broken_rules(tmp_path)))
+    assert result.returncode == 2
+    assert ".yaml:" in result.stderr and "Traceback" not in result.stderr + result.stdout
+    assert time.monotonic() - started < 30  # no Prefect server was started
+    assert not (tmp_path / "home" / "packets").exists()
+
+
+def test_rules_check_lists_problems_and_fails(tmp_path: Path) -> None:
+    result = _duanka("rules", "check", str(_broken_rules(tmp_path)))
+    assert result.returncode == 2 and ".yaml:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_inbox_is_refused(tmp_path: Path) -> None:
+    result = _duanka("run", "--inbox", str(tmp_path / "nope"), "--home", str(tmp_path / "home"),
+                     "--as-of", "2026-11-03")
+    assert result.returncode == 2 and "收件目录不存在" in result.stderr
+
+
+def test_bad_date_is_refused(tmp_path: Path) -> None:
+    result = _duanka("run", "--inbox", str(tmp_path), "--home", str(tmp_path), "--as-of", "2026-13-01")
+    assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr
