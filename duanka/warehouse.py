@@ -109,6 +109,9 @@ def _ddl() -> list[str]:
         """CREATE TABLE IF NOT EXISTS quarantine (
             as_of DATE NOT NULL, file VARCHAR NOT NULL, sha256 VARCHAR, kind VARCHAR, "row" INTEGER NOT NULL,
             lead_id VARCHAR, reasons VARCHAR NOT NULL, raw VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS validation_results (
+            as_of DATE NOT NULL, file VARCHAR NOT NULL, sha256 VARCHAR, kind VARCHAR, check_id VARCHAR,
+            success BOOLEAN, severity VARCHAR, reason VARCHAR, unexpected BIGINT, error VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS link_edges (src VARCHAR, dst VARCHAR, kind VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS link_hubs (node VARCHAR, node_kind VARCHAR, fan_out INTEGER)""",
         """CREATE TABLE IF NOT EXISTS packet_registry (

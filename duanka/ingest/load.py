@@ -11,6 +11,7 @@ the other goes to `*_history`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -104,11 +105,13 @@ def load_file(
     as_of: date,
     rows: pl.DataFrame | str,
     quarantine: pl.DataFrame,
+    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> FileLoadStats:
     """Load the valid `rows` and record `quarantine` for one file, atomically.
 
     `rows` is a frame, or a SELECT, with the clean-table columns plus `_row`, `_extra`
     and `_reasons` (empty); `quarantine` has `row`, `lead_id`, `reasons`, `raw`.
+    `also` writes further bookkeeping (the file's validation results) in the same transaction.
     """
     table, _, key = LEAD_TABLES[kind]
     columns = content_columns(con, kind)
@@ -137,6 +140,8 @@ def load_file(
         )
         record_file(con, sha256=sha256, file_name=file_name, kind=kind, status="loaded", reason=None,
                     as_of=as_of, stats=stats)
+        if also is not None:
+            also(con)
         for temp in ("incoming", "inc_typed", "inc", "inc_dup", "inc_new", "inc_wins"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         if isinstance(rows, pl.DataFrame):

@@ -114,6 +114,16 @@ def _quarantine_frame(con: duckdb.DuckDBPyConnection, table: str, kind: str,
                                          "raw": pl.String})
 
 
+def record_validation(con: duckdb.DuckDBPyConnection, p: Prepared, outcome: Outcome, as_of: date) -> None:
+    """Keep the file's GX results with its load, so the night's report survives a rerun unchanged."""
+    rows = [(as_of, p.file.name, p.file.sha256, p.file.kind, c.id, c.success, c.severity, c.reason,
+             c.unexpected, c.error) for c in outcome.checks]
+    if p.refused:
+        rows.append((as_of, p.file.name, p.file.sha256, p.file.kind, "READ", False, "file", p.refused, 0, None))
+    if rows:
+        con.executemany("INSERT INTO validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
 def load_prepared(con: duckdb.DuckDBPyConnection, prepared: list[Prepared], outcomes: dict[str, Outcome],
                   staging_db: Path, as_of: date, progress: Progress) -> list[tuple[Prepared, FileLoadStats | None]]:
     """Load each prepared file in its own transaction; record refusals. Returns per-file stats."""
@@ -124,10 +134,18 @@ def load_prepared(con: duckdb.DuckDBPyConnection, prepared: list[Prepared], outc
         for i, p in enumerate(prepared, start=1):
             outcome = outcomes.get(p.table or "", Outcome())
             refused = p.refused or outcome.refused
+
+            def record_checks(c: duckdb.DuckDBPyConnection, p: Prepared = p, outcome: Outcome = outcome) -> None:
+                record_validation(c, p, outcome, as_of)
+
             if refused:
+                con.execute("BEGIN TRANSACTION")
                 record_file(con, sha256=p.file.sha256, file_name=p.file.name, kind=p.file.kind,
                             status="rejected", reason=refused, as_of=as_of)
+                record_checks(con)
+                con.execute("COMMIT")
                 results.append((p, None))
+                progress.step(i, len(prepared), f"{p.file.name}: 拒收 — {refused}")
                 continue
             assert p.table is not None and p.file.kind is not None
             quarantine = _quarantine_frame(con, p.table, p.file.kind, outcome.row_reasons)
@@ -135,7 +153,7 @@ def load_prepared(con: duckdb.DuckDBPyConnection, prepared: list[Prepared], outc
             rows_sql = (f"SELECT * EXCLUDE (_raw) FROM stg.{p.table} "
                         f"WHERE len(_reasons) = 0 AND NOT list_contains({bad!r}::INTEGER[], _row)")
             stats = load_file(con, kind=p.file.kind, file_name=p.file.name, sha256=p.file.sha256,
-                              as_of=as_of, rows=rows_sql, quarantine=quarantine)
+                              as_of=as_of, rows=rows_sql, quarantine=quarantine, also=record_checks)
             results.append((p, stats))
             progress.step(i, len(prepared), f"{p.file.name}: 入库 {stats.rows_loaded}，隔离 "
                           f"{stats.rows_quarantined}，重复 {stats.rows_duplicate}")

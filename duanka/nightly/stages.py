@@ -53,8 +53,6 @@ def ingest_leads(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[I
     progress.begin("校验 (Great Expectations)")
     outcomes = validate_prepared(prepared, staging_db(cfg), cfg.suites, cfg.as_of)
     progress.end(f"{len(outcomes)} 个表")
-    write_validation_report(cfg.home.runs_day(cfg.as_of.isoformat()) / "validation.html", prepared, outcomes,
-                            cfg.as_of)
     progress.begin("入库")
     results = load_prepared(con, prepared, outcomes, staging_db(cfg), cfg.as_of, progress)
     progress.end(f"{len(results)} 个文件")
@@ -116,6 +114,7 @@ def publish_night(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[
     summary.update(extra)
     summary["rule_set_hash"] = cfg.rule_set.hash
     summary["validation_report"] = f"runs/{cfg.as_of.isoformat()}/validation.html"
+    write_validation_report(cfg.home.runs_day(cfg.as_of.isoformat()) / "validation.html", con, cfg.as_of)
     report = publish(con, cfg.home.root, cfg.as_of, statuses=statuses, summary=summary,
                      quarantine=night_quarantine(con, cfg.as_of))
     progress.end(f"线索包 {report.packets_listed}，新渲染 {report.pages_rendered}，沿用 {report.pages_kept}")

@@ -11,9 +11,8 @@ import os
 from datetime import date
 from pathlib import Path
 
+import duckdb
 from jinja2 import Environment, select_autoescape
-
-from duanka.validate.runner import Outcome
 
 _TEMPLATE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>数据校验报告 {{ as_of }}</title>
@@ -39,15 +38,22 @@ th{background:#f0f0f0}.fail{color:#b00020;font-weight:bold}.ok{color:#1b5e20}
 """
 
 
-def write_validation_report(path: Path, prepared: list, outcomes: dict[str, Outcome], as_of: date) -> None:
-    """Render the report for the prepared files and their GX outcomes; written atomically."""
+def write_validation_report(path: Path, con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """Render the night's report from `validation_results` (written with each file's load); atomic."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    files = []
-    for p in prepared:
-        outcome = outcomes.get(p.table or "", Outcome())
-        files.append({"name": p.file.name, "kind": p.file.kind, "rows": p.rows,
-                      "refused": p.refused or outcome.refused, "checks": outcome.checks})
-    html = env.from_string(_TEMPLATE).render(as_of=as_of.isoformat(), files=files)
+    files: dict[str, dict] = {}
+    for name, kind, rows, reason in con.execute(
+            """SELECT file, kind, rows_read, reason FROM ingest_files
+               WHERE as_of = ? AND status IN ('loaded', 'rejected') AND kind <> 'feedback' ORDER BY file""",
+            [as_of]).fetchall():
+        files[name] = {"name": name, "kind": kind, "rows": rows, "refused": reason, "checks": []}
+    for name, check_id, success, severity, reason, unexpected, error in con.execute(
+            """SELECT file, check_id, success, severity, reason, unexpected, error FROM validation_results
+               WHERE as_of = ? AND check_id <> 'READ' ORDER BY file, check_id""", [as_of]).fetchall():
+        if name in files:
+            files[name]["checks"].append({"id": check_id, "success": success, "severity": severity,
+                                          "reason": reason, "unexpected": unexpected, "error": error})
+    html = env.from_string(_TEMPLATE).render(as_of=as_of.isoformat(), files=list(files.values()))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(html, encoding="utf-8")

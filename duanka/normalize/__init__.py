@@ -1,0 +1,7 @@
+"""Normalisation of delivered values as vectorised Polars expressions.
+
+`text` (full-width, blanks, lists, code words), `identifiers` (ID numbers,
+cards, phones, SIM identifiers), `dates`, `numbers`. Each check returns the
+normalised value and a Chinese problem text, so the caller can collect every
+reason of a row in one pass over the frame.
+"""
