@@ -11,13 +11,14 @@ RULES = Path(__file__).resolve().parents[1] / "rules"
 
 
 def _duanka(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "duanka.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "duanka.cli", *args], capture_output=True, text=True,
+                          timeout=120, check=False)
 
 
 def _broken_rules(tmp_path: Path) -> Path:
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules)
-    target = sorted(p for p in rules.glob("*.yaml") if p.name != "settings.yaml")[0]
+    target = min(p for p in rules.glob("*.yaml") if p.name != "settings.yaml")
     target.write_text(target.read_text(encoding="utf-8") + "\n  - id: [unclosed\n", encoding="utf-8")
     return rules
 

@@ -15,9 +15,8 @@ def test_second_run_fails_at_once_with_a_clear_message(tmp_path: Path) -> None:
     home = Home(tmp_path)
     with RunLock(home):
         started = time.monotonic()
-        with pytest.raises(HomeError, match="另一个 duanka 运行"):
-            with RunLock(home):
-                pass
+        with pytest.raises(HomeError, match="另一个 duanka 运行"), RunLock(home):
+            pass
         assert time.monotonic() - started < 1
 
 

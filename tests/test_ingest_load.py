@@ -13,8 +13,8 @@ EMPTY_Q = pl.DataFrame(schema={"row": pl.Int32, "lead_id": pl.String, "reasons":
 
 
 def _case(case_id: str, loss: float, row: int, reported: datetime = datetime(2026, 11, 1)) -> dict:
-    return dict(case_id=case_id, reported_at=reported, region="370102", fraud_type="刷单返利", loss=loss,
-                accounts=["6222020200112233445"], phones=None, _row=row, _extra=None, _reasons=[])
+    return {"case_id": case_id, "reported_at": reported, "region": "370102", "fraud_type": "刷单返利", "loss": loss,
+                "accounts": ["6222020200112233445"], "phones": None, "_row": row, "_extra": None, "_reasons": []}
 
 
 def _frame(rows: list[dict]) -> pl.DataFrame:
@@ -73,7 +73,7 @@ def test_quarantine_and_file_record_are_written_with_the_rows() -> None:
 def test_a_failure_mid_file_leaves_nothing_behind() -> None:
     con = connect()
     bad_q = pl.DataFrame({"row": ["not a number"], "lead_id": ["x"], "reasons": ["r"], "raw": ["{}"]})
-    with pytest.raises(Exception):
+    with pytest.raises(pl.exceptions.InvalidOperationError):
         _load(con, "case_1.csv", [_case("K1", 10, 1)], date(2026, 11, 3), bad_q)
     for table in ("cases", "quarantine", "ingest_files"):
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0

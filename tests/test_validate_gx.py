@@ -27,11 +27,11 @@ def _stage_bank(path: Path, rows: list[dict]) -> None:
 
 
 def _good(row: int, **over) -> dict:
-    base = dict(_row=row, lead_id=f"L{row}", issued_at="2026-11-02 10:00:00", reason="MULTI_CARD", bank="ICBC",
-                account_no="6222020200112233445", account_kind="debit", holder_name="张三",
-                holder_id_type="RIC", holder_id_no="370102199001011237", person_key="370102199001011237",
-                holder_phone="13800138000", open_date="2026-10-01", open_region="370102",
-                inflow_30d=10.0, outflow_30d=5.0, txn_count_30d=3, counterparties_30d=2, night_txn_ratio=0.1)
+    base = {"_row": row, "lead_id": f"L{row}", "issued_at": "2026-11-02 10:00:00", "reason": "MULTI_CARD", "bank": "ICBC",
+                "account_no": "6222020200112233445", "account_kind": "debit", "holder_name": "张三",
+                "holder_id_type": "RIC", "holder_id_no": "370102199001011237", "person_key": "370102199001011237",
+                "holder_phone": "13800138000", "open_date": "2026-10-01", "open_region": "370102",
+                "inflow_30d": 10.0, "outflow_30d": 5.0, "txn_count_30d": 3, "counterparties_30d": 2, "night_txn_ratio": 0.1}
     base.update(over)
     return base
 
