@@ -331,11 +331,11 @@ def test_big_spreadsheet_export_continues_as_csv(tmp_path, monkeypatch) -> None:
     """openpyxl is slow, so an XLSX delivery holds a bounded number of rows; the rest follow as part 2 CSV."""
     from duanka.sample import deliveries
 
-    monkeypatch.setattr(deliveries, "XLSX_MAX_ROWS", 30)
+    monkeypatch.setattr(deliveries, "XLSX_MAX_ROWS", 10)
     generate(tmp_path, 5, 600, nights=1)
     night = tmp_path / "2026-11-03"
     assert (night / "bank_psbc_1.xlsx").exists() and (night / "bank_psbc_2.csv").exists()
-    assert len(read_file(night / "bank_psbc_1.xlsx")[1]) - 1 == 30  # header + 30 rows (+ no more)
+    assert 10 <= len(read_file(night / "bank_psbc_1.xlsx")[1]) - 1 <= 11  # 10 rows, perhaps one twice
     truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
     keys = {f"{half(r['issuer'])}|{half(r['lead_id'])}" for _, _, r in lead_rows(read_all(tmp_path))}
     assert keys == set(truth["leads"])
