@@ -1,0 +1,101 @@
+"""Which shared identifiers stop connecting (hubs), judged by fan-out *and* context.
+
+Fan-out is the number of distinct holders (`person_key`) whose leads claim an
+identifier. Over the per-kind limit (`LinkingSettings.hub_fan_out`) it is a
+hub, unless the holders' cards look like one batch:
+
+* tight burst: at least `share` (80 %) of the holders' cards were opened
+  within `burst_days` (3) days of each other. A SIM box (GOIP) holds 25–40
+  cards in unrelated people's names, opened within a day or two;
+* outlet burst: at least `share` of the holders' cards were opened at one
+  branch/outlet *and* within `outlet_days` (14) days: a gang walking its card
+  farmers through one agent over a fortnight.
+
+A branch tablet or a carrier NAT address sees customers whose accounts were
+opened over years (and, for the NAT address, at many branches): no burst,
+so it stays a hub. Above `cap_factor` (4) times the limit an identifier is a
+hub whatever its context: no batch of cards that size is one group one can
+act on, and a very busy NAT address can have a busy week.
+
+Each holder counts once, with the opening date and place of their earliest
+card that claims the identifier. Branches and outlets themselves never
+connect (see `edges.py`); they only give context here and roles later.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from duanka.link.edges import INCIDENCE
+from duanka.link.runner import Step
+
+HUBS = "link_hubs"
+HUB_HOLDERS = "_link_hub_holders"
+
+
+@dataclass(frozen=True)
+class HubRule:
+    """Context thresholds of the hub rule (admin settings hold only the per-kind fan-out limits)."""
+
+    burst_days: int = 3
+    outlet_days: int = 14
+    share: float = 0.8
+    cap_factor: int = 4
+
+
+def _limits_values(limits: dict[str, int]) -> str:
+    rows = ", ".join(f"('{kind}', {int(limit)})" for kind, limit in sorted(limits.items()))
+    return f"(VALUES {rows}) AS lim(node_kind, fan_limit)"
+
+
+def holders_step(limits: dict[str, int]) -> Step:
+    """One row per (identifier of a hub kind, distinct holder) with the holder's earliest card."""
+    kinds = ", ".join(f"'{kind}'" for kind in sorted(limits))
+    sql = f"""CREATE OR REPLACE TEMP TABLE {HUB_HOLDERS} AS
+    WITH claims AS (
+        SELECT node AS ident, person_key, open_date, place FROM {INCIDENCE} WHERE kind <> 'holds'
+        UNION ALL
+        SELECT lead_node, person_key, open_date, place FROM {INCIDENCE}
+    )
+    SELECT ident, split_part(ident, ':', 1) AS node_kind, person_key,
+           min(open_date) AS open_date, arg_min(place, open_date) AS place
+      FROM claims
+     WHERE split_part(ident, ':', 1) IN ({kinds})
+     GROUP BY ident, person_key"""
+    return Step("hub_holders", sql, HUB_HOLDERS)
+
+
+def _window_max(days: int, partition: str) -> str:
+    """Most holders whose cards were opened within `days` days of one another (densest window)."""
+    return (
+        f"count(*) OVER (PARTITION BY {partition} ORDER BY open_date "
+        f"RANGE BETWEEN CURRENT ROW AND INTERVAL {max(days - 1, 0)} DAY FOLLOWING)"
+    )
+
+
+def hubs_step(limits: dict[str, int], rule: HubRule = HubRule()) -> Step:
+    """Rewrite `link_hubs`: over-limit identifiers without batch context (see module docstring)."""
+    sql = f"""
+    DELETE FROM {HUBS};
+    INSERT INTO {HUBS}
+    WITH fan AS (
+        SELECT h.ident, h.node_kind, count(*) AS fan_out, any_value(lim.fan_limit) AS fan_limit
+          FROM {HUB_HOLDERS} h JOIN {_limits_values(limits)} USING (node_kind)
+         GROUP BY h.ident, h.node_kind
+        HAVING count(*) > any_value(lim.fan_limit)
+    ), over AS (
+        SELECT h.* FROM {HUB_HOLDERS} h SEMI JOIN fan USING (ident)
+    ), burst AS (
+        SELECT ident, max(n) AS burst FROM (
+            SELECT ident, {_window_max(rule.burst_days, 'ident')} AS n FROM over) GROUP BY ident
+    ), outlet AS (
+        SELECT ident, max(n) AS outlet_burst FROM (
+            SELECT ident, {_window_max(rule.outlet_days, 'ident, place')} AS n
+              FROM over WHERE place IS NOT NULL) GROUP BY ident
+    )
+    SELECT f.ident AS node, f.node_kind, f.fan_out
+      FROM fan f JOIN burst b USING (ident) LEFT JOIN outlet o USING (ident)
+     WHERE f.fan_out > {int(rule.cap_factor)} * f.fan_limit
+        OR NOT (b.burst >= {float(rule.share)} * f.fan_out
+                OR coalesce(o.outlet_burst, 0) >= {float(rule.share)} * f.fan_out)
+     ORDER BY node;"""
+    return Step("hubs", sql, HUBS)
