@@ -65,7 +65,7 @@ def test_empty_file_is_refused(tmp_path: Path) -> None:
 def test_regex_braces_survive_gx_formatting() -> None:
     spec = ExpectationSpec(id="X", expect="match", severity="row", reason="r", columns=("c",), pattern=r"\d{6}")
     query = unexpected_rows_query(spec, AS_OF)
-    assert query.format(batch="t") .count(r"\d{6}") == 1
+    assert query.format(batch="t").count(r"\d{6}") == 1
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -86,3 +86,21 @@ def test_bad_suite_is_refused_with_file_and_line(tmp_path: Path, text: str, expe
 def test_shipped_suites_load() -> None:
     suites = load_suites()
     assert {"bank", "sim", "case"} <= set(suites)
+
+
+def test_files_of_one_kind_are_validated_together_but_judged_apart(tmp_path: Path) -> None:
+    db = tmp_path / "staging.duckdb"
+    _stage_bank(db, [_good(1), _good(2, holder_phone="123")])
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE f2 AS SELECT * FROM f1 LIMIT 0")  # an empty second file
+    con.execute("CREATE TABLE f3 AS SELECT * FROM f1")
+    con.execute("UPDATE f3 SET open_region = 'x' WHERE _row = 1")
+    con.close()
+    staged = [StagedTable("f1", "bank", "bank_a.csv"), StagedTable("f2", "bank", "bank_b.csv"),
+              StagedTable("f3", "bank", "bank_c.csv")]
+    out = validate_staged(db, staged, load_suites(), AS_OF)
+    assert out["f1"].refused is None and list(out["f1"].row_reasons) == [2]
+    assert out["f2"].refused and "bank_b.csv" in out["f2"].refused
+    assert out["f3"].refused is None and sorted(out["f3"].row_reasons) == [1, 2]
+    assert any("V-BANK-REGION" in r for r in out["f3"].row_reasons[1])
+    assert not any("V-BANK-REGION" in r for reasons in out["f1"].row_reasons.values() for r in reasons)

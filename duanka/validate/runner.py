@@ -47,8 +47,16 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _escape_for_gx(query: str) -> str:
+    """GX passes the query through str.format: braces other than {batch} must be doubled."""
+    return query.replace("{batch}", "\0").replace("{", "{{").replace("}", "}}").replace("\0", "{batch}")
+
+
 def unexpected_rows_query(spec: ExpectationSpec, as_of: date) -> str:
-    """One row holding the list of all failing `_row`s (GX keeps at most 200 result rows, never cut a list)."""
+    """One row holding the (table, row) pairs of all failing rows.
+
+    GX keeps at most 200 result rows; aggregating into lists keeps every failing row.
+    """
     if spec.expect == "match":
         column = spec.columns[0]
         condition = f'"{column}" IS NOT NULL AND NOT regexp_full_match("{column}", {_sql_literal(spec.pattern or "")})'
@@ -56,16 +64,25 @@ def unexpected_rows_query(spec: ExpectationSpec, as_of: date) -> str:
         condition = f"({(spec.condition or 'false').replace('{as_of}', as_of.isoformat())})"
     if spec.where:
         condition += f" AND ({spec.where})"
-    query = f"SELECT list(_row ORDER BY _row) AS failing_rows FROM {{batch}} WHERE {condition} HAVING count(*) > 0"
-    # GX passes the query through str.format: braces of the pattern itself must be doubled.
-    return query.replace("{batch}", "\0").replace("{", "{{").replace("}", "}}").replace("\0", "{batch}")
+    return _escape_for_gx(
+        "SELECT list(_table ORDER BY _table, _row) AS failing_tables, list(_row ORDER BY _table, _row) AS failing_rows "
+        f"FROM {{batch}} WHERE {condition} HAVING count(*) > 0")
 
 
-def build_expectations(gx: Any, spec: ExpectationSpec, as_of: date) -> list[tuple[str, Any]]:
+def file_rows_query(spec: ExpectationSpec, kind: str) -> str:
+    """Files of the kind with fewer rows than the spec's minimum (an empty file has no rows in the view)."""
+    return _escape_for_gx(
+        "SELECT list(_table ORDER BY _table) AS failing_tables FROM ("
+        "SELECT f._table FROM _staged_files f LEFT JOIN {batch} b ON b._table = f._table "
+        f"WHERE f.kind = {_sql_literal(kind)} GROUP BY f._table HAVING count(b._row) < {int(spec.minimum or 0)}"
+        ") HAVING count(*) > 0")
+
+
+def build_expectations(gx: Any, spec: ExpectationSpec, as_of: date, kind: str) -> list[tuple[str, Any]]:
     """The GX expectation objects for one spec, each with the column label used in reasons."""
     gxe = gx.expectations
     if spec.expect == "row_count_at_least":
-        return [("", gxe.ExpectTableRowCountToBeBetween(min_value=spec.minimum))]
+        return [("", gxe.UnexpectedRowsExpectation(unexpected_rows_query=file_rows_query(spec, kind)))]
     if spec.expect == "not_null":
         return [(c, gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in spec.columns]
     if spec.expect == "in_set":
@@ -79,26 +96,52 @@ def build_expectations(gx: Any, spec: ExpectationSpec, as_of: date) -> list[tupl
     return [(label, gxe.UnexpectedRowsExpectation(unexpected_rows_query=unexpected_rows_query(spec, as_of)))]
 
 
-def _failing_rows(result: Any) -> list[int]:
+def _failing(result: Any) -> list[tuple[str, int | None]]:
+    """(table, row) of every failing row; row is None for a file-level failure."""
     details = result.result or {}
     if "unexpected_index_list" in details:
-        return [int(item["_row"]) for item in details["unexpected_index_list"]]
-    rows = (details.get("details") or {}).get("unexpected_rows") or []
-    return [int(r) for row in rows for r in (row.get("failing_rows") or [])]
+        return [(str(item["_table"]), int(item["_row"])) for item in details["unexpected_index_list"]]
+    failing: list[tuple[str, int | None]] = []
+    for row in (details.get("details") or {}).get("unexpected_rows") or []:
+        tables = row.get("failing_tables") or []
+        rows = row.get("failing_rows") or [None] * len(tables)
+        failing.extend((str(t), None if r is None else int(r)) for t, r in zip(tables, rows, strict=True))
+    return failing
+
+
+def stage_views(staging_db: Path, tables: list[StagedTable]) -> dict[str, str]:
+    """One view per kind over its files' staging tables, so GX runs once per kind, not once per file."""
+    import duckdb
+
+    views: dict[str, str] = {}
+    con = duckdb.connect(str(staging_db), config={"autoinstall_known_extensions": False,
+                                                  "autoload_known_extensions": False})
+    try:
+        con.execute("CREATE OR REPLACE TABLE _staged_files (_table VARCHAR, kind VARCHAR, file VARCHAR)")
+        con.executemany("INSERT INTO _staged_files VALUES (?, ?, ?)", [(t.table, t.kind, t.file) for t in tables])
+        for kind in sorted({t.kind for t in tables}):
+            parts = [f"SELECT '{t.table}' AS _table, * FROM {t.table}" for t in tables if t.kind == kind]
+            views[kind] = f"staged_{kind}"
+            con.execute(f"CREATE OR REPLACE VIEW {views[kind]} AS {' UNION ALL BY NAME '.join(parts)}")
+    finally:
+        con.close()
+    return views
 
 
 def validate_staged(staging_db: Path, tables: list[StagedTable], suites: dict[str, Suite],
                     as_of: date) -> dict[str, Outcome]:
-    """Validate each staged table with its kind's suite; return an Outcome per table name."""
+    """Validate the staged tables with their kind's suite; return an Outcome per table name."""
     outcomes: dict[str, Outcome] = {t.table: Outcome() for t in tables}
     if not tables:
         return outcomes
+    views = stage_views(staging_db, tables)
     gx = import_gx()
     context = ephemeral_context(gx)
     source = context.data_sources.add_sql(name="staging", connection_string=f"duckdb:///{staging_db}")
     try:
-        for staged in tables:
-            _validate_one(gx, context, source, staged, suites[staged.kind], as_of, outcomes[staged.table])
+        for kind, view in views.items():
+            files = {t.table: t for t in tables if t.kind == kind}
+            _validate_kind(gx, source, view, files, suites[kind], as_of, outcomes)
     finally:
         # Release the staging file: the loader attaches it next, in this same process.
         engine = source.get_execution_engine()
@@ -110,35 +153,39 @@ def validate_staged(staging_db: Path, tables: list[StagedTable], suites: dict[st
     return outcomes
 
 
-def _validate_one(gx: Any, context: Any, source: Any, staged: StagedTable, suite: Suite, as_of: date,
-                  outcome: Outcome) -> None:
-    asset = source.add_table_asset(name=staged.table, table_name=staged.table)
-    batch = asset.add_batch_definition_whole_table(f"{staged.table}_all").get_batch()
-    gx_suite = gx.ExpectationSuite(name=f"{staged.table}_{suite.kind}")
+def _validate_kind(gx: Any, source: Any, view: str, files: dict[str, StagedTable], suite: Suite, as_of: date,
+                   outcomes: dict[str, Outcome]) -> None:
+    asset = source.add_table_asset(name=view, table_name=view)
+    batch = asset.add_batch_definition_whole_table(f"{view}_all").get_batch()
+    gx_suite = gx.ExpectationSuite(name=f"{view}_suite")
     labelled: dict[str, tuple[ExpectationSpec, str]] = {}
     for spec in suite.expectations:
-        for label, expectation in build_expectations(gx, spec, as_of):
+        for label, expectation in build_expectations(gx, spec, as_of, suite.kind):
             # GX does not return results in suite order: tag each expectation to find its spec again.
             tag = f"{spec.id}#{len(labelled)}"
             expectation.meta = {"duanka": tag}
             gx_suite.add_expectation(expectation)
             labelled[tag] = (spec, label)
     results = batch.validate(gx_suite, result_format={
-        "result_format": "COMPLETE", "unexpected_index_column_names": ["_row"]})
+        "result_format": "COMPLETE", "unexpected_index_column_names": ["_table", "_row"]})
     if len(results.results) != len(labelled):
         raise RuntimeError(f"GX returned {len(results.results)} results for {len(labelled)} expectations")
     for result in results.results:
         spec, label = labelled[result.expectation_config.meta["duanka"]]
         info = result.exception_info or {}
         error = info.get("exception_message") if info.get("raised_exception") else None
-        rows = [] if result.success or error else _failing_rows(result)
-        outcome.checks.append(CheckResult(spec.id, bool(result.success), spec.severity, spec.reason,
-                                          len(rows), error))
-        if error:
-            outcome.refused = f"{staged.file}: 校验 {spec.id} 无法执行 ({error[:200]})，文件未入库"
-        elif not result.success and spec.severity == "file":
-            outcome.refused = outcome.refused or f"{staged.file}: {spec.reason} ({spec.id})"
-        elif not result.success:
-            text = f"{label}: {spec.reason} [{spec.id}]" if label else f"{spec.reason} [{spec.id}]"
-            for row in rows:
-                outcome.row_reasons.setdefault(row, []).append(text)
+        failing = [] if result.success or error else _failing(result)
+        for table, staged in files.items():
+            mine = [row for t, row in failing if t == table]
+            outcome = outcomes[table]
+            outcome.checks.append(CheckResult(spec.id, not mine and not error, spec.severity, spec.reason,
+                                              len(mine), error))
+            if error:
+                outcome.refused = f"{staged.file}: 校验 {spec.id} 无法执行 ({error[:200]})，文件未入库"
+            elif mine and spec.severity == "file":
+                outcome.refused = outcome.refused or f"{staged.file}: {spec.reason} ({spec.id})"
+            elif mine:
+                text = f"{label}: {spec.reason} [{spec.id}]" if label else f"{spec.reason} [{spec.id}]"
+                for row in mine:
+                    if row is not None:
+                        outcome.row_reasons.setdefault(row, []).append(text)
