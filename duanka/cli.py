@@ -8,7 +8,6 @@ Chinese line, with a non-zero exit status.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import traceback
@@ -24,7 +23,8 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 # Offline, always: no telemetry from Prefect or GX, and time for the ephemeral server to start.
 for _key, _value in (("PREFECT_SERVER_ANALYTICS_ENABLED", "false"), ("DO_NOT_TRACK", "1"),
                      ("GX_ANALYTICS_ENABLED", "false"),
-                     ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")):
+                     ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"),
+                     ("PREFECT_LOGGING_SETTINGS_PATH", str(Path(__file__).with_name("logging.yml")))):
     os.environ.setdefault(_key, _value)
 
 
@@ -147,7 +147,6 @@ def cmd_rules_check(directory: Path, home: Path | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING)
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return cmd_run(args.inbox, args.home, args.as_of or datetime.now(ZoneInfo("Asia/Shanghai")).date(), args.rules)

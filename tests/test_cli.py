@@ -49,3 +49,18 @@ def test_missing_inbox_is_refused(tmp_path: Path) -> None:
 def test_bad_date_is_refused(tmp_path: Path) -> None:
     result = _duanka("run", "--inbox", str(tmp_path), "--home", str(tmp_path), "--as-of", "2026-13-01")
     assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr
+
+
+def test_a_failure_midway_is_one_line_for_the_user_and_a_traceback_in_the_log(tmp_path: Path) -> None:
+    from duanka.sample import generate
+
+    generate(tmp_path / "d", seed=1, leads=300, nights=1)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "packets").write_text("not a folder")  # publishing cannot succeed
+    result = _duanka("run", "--inbox", str(tmp_path / "d" / "2026-11-03"), "--home", str(home),
+                     "--as-of", "2026-11-03")
+    assert result.returncode == 1
+    assert "运行失败" in result.stderr and "run.log" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "Traceback" in (home / "runs" / "2026-11-03" / "run.log").read_text(encoding="utf-8")
