@@ -8,6 +8,7 @@ Chinese line, with a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -60,6 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_failure(exc: BaseException) -> str:
+    """One line for a person: a full disk is named as such, whatever layer raised it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return ("磁盘空间不足 (no space left on device)。本批次未发布任何内容，之前的发布保持不变；"
+                    "清理空间后重新运行即可。")
+        seen = seen.__cause__ or seen.__context__
+    return f"{type(exc).__name__}: {exc}"
+
+
 def cmd_run(inbox: Path, home: Path, as_of: date, rules: Path | None) -> int:
     from duanka.home import HomeError
     from duanka.nightly.context import PreflightError, preflight
@@ -82,8 +94,11 @@ def cmd_run(inbox: Path, home: Path, as_of: date, rules: Path | None) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_LOCKED
     except Exception as exc:  # noqa: BLE001 - the user gets one line, the log gets the traceback
-        Progress(log_file=log_file, quiet=True)._emit("运行失败:\n" + traceback.format_exc())
-        print(f"运行失败 (run failed): {type(exc).__name__}: {exc}\n详见 {log_file}", file=sys.stderr)
+        try:
+            Progress(log_file=log_file, quiet=True)._emit("运行失败:\n" + traceback.format_exc())
+        except OSError:
+            pass  # a full disk cannot take the log either; the message below still says why
+        print(f"运行失败 (run failed): {describe_failure(exc)}\n详见 {log_file}", file=sys.stderr)
         return EXIT_FAILED
     print(f"完成: {result['packets']} 个线索包。索引页: {result['index']}")
     return EXIT_OK
