@@ -23,6 +23,7 @@ from duanka import warehouse
 from duanka.home import RunLock
 from duanka.nightly import stages
 from duanka.nightly.context import NightConfig, preflight
+from duanka.nightly.retry import RETRY
 from duanka.progress import Progress
 
 
@@ -31,37 +32,37 @@ def beijing_today() -> date:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
-@task(cache_policy=NO_CACHE, name="收件 discover")
+@task(cache_policy=NO_CACHE, **RETRY, name="收件 discover")
 def discover_task(cfg, con, progress):
     return stages.discover_inbox(cfg, con, progress)
 
 
-@task(cache_policy=NO_CACHE, name="反馈 feedback")
+@task(cache_policy=NO_CACHE, **RETRY, name="反馈 feedback")
 def feedback_task(cfg, con, files, progress):
     return stages.apply_feedback(cfg, con, files, progress)
 
 
-@task(cache_policy=NO_CACHE, name="入库 ingest+validate")
+@task(cache_policy=NO_CACHE, **RETRY, name="入库 ingest+validate")
 def ingest_task(cfg, con, files, progress):
     return stages.ingest_leads(cfg, con, files, progress)
 
 
-@task(cache_policy=NO_CACHE, name="关联 link")
+@task(cache_policy=NO_CACHE, **RETRY, name="关联 link")
 def link_task(cfg, con, progress):
     return stages.link(cfg, con, progress)
 
 
-@task(cache_policy=NO_CACHE, name="评分 score")
+@task(cache_policy=NO_CACHE, **RETRY, name="评分 score")
 def score_task(cfg, con, progress):
     return stages.score(cfg, con, progress)
 
 
-@task(cache_policy=NO_CACHE, name="下发 issue")
+@task(cache_policy=NO_CACHE, **RETRY, name="下发 issue")
 def issue_task(cfg, con):
     return stages.issue(cfg, con)
 
 
-@task(cache_policy=NO_CACHE, name="发布 publish")
+@task(cache_policy=NO_CACHE, **RETRY, name="发布 publish")
 def publish_task(cfg, con, files, statuses, extra, progress):
     return stages.publish_night(cfg, con, files, statuses, extra, progress)
 
