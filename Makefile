@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install sample lint clean bench
+# Debian packages: Chromium prints packet PDFs (and drives browser tests), WenQuanYi is the
+# CJK font it embeds, poppler-utils checks the PDFs (pdffonts, pdftotext).
+SYSTEM_PACKAGES := chromium fonts-wqy-microhei poppler-utils
+
+.PHONY: demo test install system-deps sample lint clean bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11+ ($(PYTHON) not found)"; exit 1; }
@@ -14,14 +18,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import duanka, prefect, great_expectations, duckdb, polars, networkx"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) system-deps
+
+system-deps:
+	@if command -v chromium >/dev/null && command -v pdffonts >/dev/null \
+	    && fc-list 2>/dev/null | grep -qi wqy; then :; else \
+	  echo "安装系统依赖 (installing Debian packages): $(SYSTEM_PACKAGES)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    $(SYSTEM_PACKAGES) >/dev/null; fi
 
 ## Run the nightly flow on the bundled sample deliveries and print where the packets are.
-demo: $(STAMP)
+demo: $(STAMP) system-deps
 	$(BIN)/duanka demo --home demo-home
 
 ## The whole test suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 ## Regenerate the bundled sample (deterministic from its seed).

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--home", required=True, type=Path, help="工作目录 (状态与发布物)")
     run.add_argument("--as-of", type=_date, default=None, help="批次日期 YYYY-MM-DD (默认今天)")
     run.add_argument("--rules", type=Path, default=None, help="规则目录 (默认项目 rules/)")
+    run.add_argument("--task-runner", choices=["default", "dask"], default="default",
+                     help="读取与规范化的并行方式: default (线程) 或 dask (Dask 工作进程)")
     demo = sub.add_parser("demo", help="在自带样例上运行每一晚, 打印优先级最高的线索包")
     demo.add_argument("--home", type=Path, default=PROJECT_ROOT / "demo-home")
     demo.add_argument("--sample", type=Path, default=SAMPLE_DIR)
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--leads", type=int, default=2500)
     sample.add_argument("--nights", type=int, default=2)
+    from duanka.feedback_cmd import add_feedback_parser
+
+    add_feedback_parser(sub)
     rules = sub.add_parser("rules", help="规则管理")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_sub.add_parser("check", help="检查规则文件: 全部错误一次列出")
@@ -72,7 +77,7 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def cmd_run(inbox: Path, home: Path, as_of: date, rules: Path | None) -> int:
+def cmd_run(inbox: Path, home: Path, as_of: date, rules: Path | None, task_runner: str = "default") -> int:
     from duanka.home import HomeError
     from duanka.nightly.context import PreflightError, preflight
 
@@ -84,12 +89,12 @@ def cmd_run(inbox: Path, home: Path, as_of: date, rules: Path | None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_CONFIG
     from duanka.progress import Progress
-    from flows.nightly import nightly
+    from flows.nightly import nightly_with
 
     log_file = cfg.home.runs_day(as_of.isoformat()) / "run.log"
     try:
-        result = nightly(inbox=str(inbox), home=str(home), as_of=as_of,
-                         rules_dir=str(rules) if rules else None)
+        result = nightly_with(task_runner)(inbox=str(inbox), home=str(home), as_of=as_of,
+                                           rules_dir=str(rules) if rules else None)
     except HomeError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_LOCKED
@@ -164,9 +169,14 @@ def cmd_rules_check(directory: Path, home: Path | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
-        return cmd_run(args.inbox, args.home, args.as_of or datetime.now(ZoneInfo("Asia/Shanghai")).date(), args.rules)
+        return cmd_run(args.inbox, args.home, args.as_of or datetime.now(ZoneInfo("Asia/Shanghai")).date(),
+                       args.rules, args.task_runner)
     if args.command == "demo":
         return cmd_demo(args.home, args.sample, args.top)
+    if args.command == "feedback":
+        from duanka.feedback_cmd import run_feedback_args
+
+        return run_feedback_args(args)
     if args.command == "sample":
         return cmd_sample(args.out, args.seed, args.leads, args.nights)
     return cmd_rules_check(args.dir, args.home)

@@ -264,7 +264,7 @@ def test_rerun_replaces_the_day_and_leaves_no_temporary_files(night1: tuple[Fixt
     report = run(fx, home, NIGHT1, {"PK-A": "closed"})
     assert report.index_path == day / "index.json" and report.packets_listed == 3
     assert not (day / "stray.txt").exists(), "the day's folder is replaced as a whole"
-    assert sorted(p.name for p in day.iterdir()) == ["index.html", "index.json"]
+    assert sorted(p.name for p in day.iterdir()) == ["index.html", "index.json", "units"]
     assert [e["packet_id"] for e in index(home, NIGHT1)] == ["PK-B", "PK-C", "PK-D"]
     assert [p for p in home.rglob(".publish-*")] == []
     assert (home / "runs" / NIGHT1.isoformat() / "run.log").is_file(), "other stages' files are kept"

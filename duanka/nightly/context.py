@@ -13,6 +13,8 @@ from pathlib import Path
 
 from duanka.contract_schema import Contract, load_contract
 from duanka.home import Home, HomeError
+from duanka.publish.settings import PublishSettings, load_publish_settings
+from duanka.publish.settings import settings_path as publish_settings_path
 from duanka.score.loader import load_rule_set
 from duanka.score.model import RuleSet
 from duanka.score.units import Units, load_units
@@ -44,6 +46,7 @@ class NightConfig:
     units: Units
     contract: Contract
     suites: dict[str, Suite]
+    publish: PublishSettings
 
 
 def preflight(inbox: Path | str, home: Path | str, as_of: date, rules_dir: Path | str | None = None) -> NightConfig:
@@ -65,6 +68,7 @@ def preflight(inbox: Path | str, home: Path | str, as_of: date, rules_dir: Path 
         ("units", lambda: load_units(units_path)),
         ("contract", lambda: load_contract()),
         ("suites", lambda: load_suites()),
+        ("publish", lambda: load_publish_settings(publish_settings_path(rules))),
     ):
         try:
             loaded[name] = loader()

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from duanka.contract_schema import Contract
+from duanka.contract_schema import Contract, load_contract
 from duanka.ingest.clean import clean
 from duanka.ingest.load import FileLoadStats, load_file, record_file
 from duanka.ingest.read import FileRefused, read_delivery
@@ -41,48 +41,67 @@ class Prepared:
     table: str | None  # staging table, None when refused while reading
     refused: str | None
     rows: int
+    encoding: str = ""
 
 
 def key_column(kind: str) -> str:
     return "case_id" if kind == "case" else "lead_id"
 
 
-def prepare_files(files: list[InboxFile], staging_db: Path, contract: Contract, as_of: date,
-                  progress: Progress) -> list[Prepared]:
-    """Read + normalise each lead/case file into a staging table; refusals are kept, not raised."""
-    staging_db.parent.mkdir(parents=True, exist_ok=True)
+def prepare_file(f: InboxFile, index: int, staging_dir: Path, as_of: date,
+                 contract: Contract | None = None) -> Prepared:
+    """Read + normalise one file into `staging_dir/fNNNNN.parquet`; a refusal is returned, not raised.
+
+    A plain function of the file alone, so Prefect can fan it out: in threads by default, or over
+    Dask workers in other processes (nothing here holds a connection or a terminal).
+    """
+    contract = contract or load_contract()
+    table = f"f{index:05d}"
+    try:
+        raw = read_delivery(f.path, f.kind or "", contract)
+        cleaned = clean(raw, as_of, contract)
+    except FileRefused as exc:
+        return Prepared(f, None, exc.reason, 0)
+    except Exception as exc:  # noqa: BLE001 - a file we cannot parse must not stop the night
+        _log.exception("reading %s failed", f.name)
+        return Prepared(f, None, f"文件 {f.name}: 无法解析 ({type(exc).__name__}: {str(exc)[:160]})", 0)
+    raw_columns = [c for c in raw.frame.columns if not c.startswith("_")]
+    raw_json = raw.frame.select("_row", pl.struct(raw_columns).struct.json_encode().alias("_raw"))
+    staged = cleaned.join(raw_json, on="_row", how="left")
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    target = staging_dir / f"{table}.parquet"
+    tmp = target.with_suffix(".tmp")
+    staged.write_parquet(tmp, compression="lz4")
+    tmp.replace(target)
+    return Prepared(f, table, None, staged.height, encoding=raw.encoding)
+
+
+def stage_tables(prepared: list[Prepared], staging_dir: Path, staging_db: Path) -> None:
+    """Gather the prepared parquet files into one staging database for GX and the loader."""
     staging_db.unlink(missing_ok=True)
     con = duckdb.connect(str(staging_db), config={"autoinstall_known_extensions": False,
                                                   "autoload_known_extensions": False})
-    prepared: list[Prepared] = []
     try:
-        for i, f in enumerate(files, start=1):
-            table = f"f{i:05d}"
-            try:
-                raw = read_delivery(f.path, f.kind or "", contract)
-                cleaned = clean(raw, as_of, contract)
-            except FileRefused as exc:
-                prepared.append(Prepared(f, None, exc.reason, 0))
-                progress.step(i, len(files), f"{f.name}: 拒收 — {exc.reason}")
-                continue
-            except Exception as exc:  # noqa: BLE001 - a file we cannot parse must not stop the night
-                _log.exception("reading %s failed", f.name)
-                reason = f"文件 {f.name}: 无法解析 ({type(exc).__name__}: {str(exc)[:160]})"
-                prepared.append(Prepared(f, None, reason, 0))
-                progress.step(i, len(files), f"{f.name}: 拒收 — {reason}")
-                continue
-            raw_columns = [c for c in raw.frame.columns if not c.startswith("_")]
-            raw_json = raw.frame.select(
-                "_row", pl.struct(raw_columns).struct.json_encode().alias("_raw"))
-            staged = cleaned.join(raw_json, on="_row", how="left")
-            con.register("staged_frame", staged.to_arrow())
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM staged_frame")
-            con.unregister("staged_frame")
-            prepared.append(Prepared(f, table, None, staged.height))
-            progress.step(i, len(files), f"{f.name}: {staged.height} 行 ({raw.encoding})")
+        for p in prepared:
+            if p.table:
+                path = str(staging_dir / f"{p.table}.parquet").replace("'", "''")
+                con.execute(f"CREATE TABLE {p.table} AS SELECT * FROM read_parquet('{path}')")
     finally:
         con.close()
+
+
+def prepare_files(files: list[InboxFile], staging_dir: Path, contract: Contract, as_of: date,
+                  progress: Progress) -> list[Prepared]:
+    """Prepare every file in this process, one after the other (the flow fans out instead)."""
+    prepared = []
+    for i, f in enumerate(files, start=1):
+        prepared.append(prepare_file(f, i, staging_dir, as_of, contract))
+        progress.step(i, len(files), describe_prepared(prepared[-1]))
     return prepared
+
+
+def describe_prepared(p: Prepared) -> str:
+    return f"{p.file.name}: 拒收 — {p.refused}" if p.refused else f"{p.file.name}: {p.rows} 行 ({p.encoding})"
 
 
 def validate_prepared(prepared: list[Prepared], staging_db: Path, suites: dict[str, Suite],

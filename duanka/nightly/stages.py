@@ -6,6 +6,7 @@ summary needs. None of them knows about Prefect, so each is tested directly.
 """
 from __future__ import annotations
 
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,7 +18,14 @@ from duanka.link import LinkReport, link_all
 from duanka.nightly.context import NightConfig
 from duanka.nightly.feedback_stage import apply_feedback_files
 from duanka.nightly.inbox import PROCESS, SKIP, InboxFile, discover
-from duanka.nightly.ingest_stage import LEAD_KINDS, load_prepared, prepare_files, validate_prepared
+from duanka.nightly.ingest_stage import (
+    LEAD_KINDS,
+    Prepared,
+    load_prepared,
+    prepare_files,
+    stage_tables,
+    validate_prepared,
+)
 from duanka.nightly.summary import night_quarantine, night_summary
 from duanka.progress import Progress
 from duanka.publish import PublishReport, publish
@@ -27,6 +35,21 @@ from duanka.validate.report import write_validation_report
 
 def staging_db(cfg: NightConfig) -> Path:
     return cfg.home.staging / f"{cfg.as_of.isoformat()}.duckdb"
+
+
+def staging_dir(cfg: NightConfig) -> Path:
+    return cfg.home.staging / cfg.as_of.isoformat()
+
+
+def reset_staging_dir(cfg: NightConfig) -> Path:
+    """An empty staging folder for tonight's prepared files (a killed run's leftovers are dropped)."""
+    shutil.rmtree(staging_dir(cfg), ignore_errors=True)
+    staging_dir(cfg).mkdir(parents=True)
+    return staging_dir(cfg)
+
+
+def files_to_prepare(files: list[InboxFile]) -> list[InboxFile]:
+    return [f for f in files if f.action == PROCESS and f.kind in LEAD_KINDS]
 
 
 def discover_inbox(cfg: NightConfig, con: duckdb.DuckDBPyConnection, progress: Progress) -> list[InboxFile]:
@@ -44,12 +67,14 @@ def discover_inbox(cfg: NightConfig, con: duckdb.DuckDBPyConnection, progress: P
 
 
 def ingest_leads(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[InboxFile],
-                 progress: Progress) -> dict:
-    """Read, normalise, stage, validate with GX, and load every new lead and case file."""
-    todo = [f for f in files if f.action == PROCESS and f.kind in LEAD_KINDS]
-    progress.begin("读取与规范化", f"{len(todo)} 个文件")
-    prepared = prepare_files(todo, staging_db(cfg), cfg.contract, cfg.as_of, progress)
-    progress.end()
+                 progress: Progress, prepared: list[Prepared] | None = None) -> dict:
+    """Read and normalise (unless the flow already did, fanned out), validate with GX, and load."""
+    if prepared is None:
+        todo = files_to_prepare(files)
+        progress.begin("读取与规范化", f"{len(todo)} 个文件")
+        prepared = prepare_files(todo, reset_staging_dir(cfg), cfg.contract, cfg.as_of, progress)
+        progress.end()
+    stage_tables(prepared, staging_dir(cfg), staging_db(cfg))
     progress.begin("校验 (Great Expectations)")
     outcomes = validate_prepared(prepared, staging_db(cfg), cfg.suites, cfg.as_of)
     progress.end(f"{len(outcomes)} 个表")
@@ -57,6 +82,7 @@ def ingest_leads(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[I
     results = load_prepared(con, prepared, outcomes, staging_db(cfg), cfg.as_of, progress)
     progress.end(f"{len(results)} 个文件")
     staging_db(cfg).unlink(missing_ok=True)
+    shutil.rmtree(staging_dir(cfg), ignore_errors=True)
     return {"files": len(results)}
 
 
@@ -116,6 +142,7 @@ def publish_night(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[
     summary["validation_report"] = f"runs/{cfg.as_of.isoformat()}/validation.html"
     write_validation_report(cfg.home.runs_day(cfg.as_of.isoformat()) / "validation.html", con, cfg.as_of)
     report = publish(con, cfg.home.root, cfg.as_of, statuses=statuses, summary=summary,
-                     quarantine=night_quarantine(con, cfg.as_of))
+                     quarantine=night_quarantine(con, cfg.as_of), rules_dir=cfg.rules_dir,
+                     casework_db=cfg.home.casework, settings=cfg.publish)
     progress.end(f"线索包 {report.packets_listed}，新渲染 {report.pages_rendered}，沿用 {report.pages_kept}")
     return report

@@ -3,7 +3,9 @@
 The page model is plain JSON data (strings, numbers, lists): its hash is the
 page's digest, so the same packet with the same facts always maps to the same
 file, and a page is rendered again exactly when something it shows changed.
-Nothing here may depend on the night the run happens, only on the packet.
+Nothing here may depend on the night the run happens, only on the packet and its
+casework: the deadline shows its date and state (on track, at risk, overdue),
+never "days left", so a page is rendered again when the state flips, not nightly.
 """
 from __future__ import annotations
 
@@ -121,9 +123,13 @@ def _cases(cases: list[dict]) -> list[dict]:
              "source": f"{c['_file']} 第{c['_row']}行"} for c in cases]
 
 
-def _timeline(bank: list[dict], sim: list[dict], cases: list[dict]) -> list[dict]:
-    """Openings and cases in date order: a burst of openings just before the cases is the typical story."""
+def _timeline(bank: list[dict], sim: list[dict], cases: list[dict], history: list[dict]) -> list[dict]:
+    """Openings, cases and status events in date order: a burst of openings just before the cases is
+    the typical story, and what the unit did about it follows."""
     events = []
+    for h in history:
+        told = "，".join(x for x in (h["outcome"], h["figures"]) if x)
+        events.append((h["at"], "处置", f"{h['from']} → {h['to']}（{h['actor']}）" + (f"：{told}" if told else "")))
     for b in bank:
         where = f"（网点 {b['open_branch']}）" if b["open_branch"] else ""
         kind = L.word(L.ACCOUNT_KIND, b["account_kind"])
@@ -135,7 +141,8 @@ def _timeline(bank: list[dict], sim: list[dict], cases: list[dict]) -> list[dict
     for c in cases:
         loss = float(c["loss"] or 0)
         events.append((_text(c["reported_at"]), "报案", f"案件 {c['case_id']}（{c['fraud_type']}，损失 {loss:,.2f} 元）"))
-    return [{"date": d, "event": e, "text": t} for d, e, t in sorted(events)]
+    # by date only: the sort is stable, so status events of one day keep the order they happened in
+    return [{"date": d, "event": e, "text": t} for d, e, t in sorted(events, key=lambda ev: ev[0])]
 
 
 def _graph(members: list[dict], edges: list[dict], names: dict[str, str]) -> dict:
@@ -149,21 +156,28 @@ def _graph(members: list[dict], edges: list[dict], names: dict[str, str]) -> dic
     return {"nodes": nodes, "edges": [[e["src"], e["dst"], e["kind"]] for e in edges]}
 
 
-def _summary(head: dict, persons: list[dict], accounts: list, phones: list, cases: list[dict]) -> str:
+def _summary(category: str, persons: list[dict], accounts: list, phones: list, cases: list[dict]) -> str:
     loss = sum(float(c["loss"] or 0) for c in cases)
     text = (f"本线索包涉及持有人 {len(persons)} 名、银行账户 {len(accounts)} 个、电话卡 {len(phones)} 张、"
             f"关联案件 {len(cases)} 起（涉案损失合计 {loss:,.2f} 元）。")
-    if head["category"]:
-        text += f"主要类别：{head['category']}。"
+    if category:
+        text += f"主要类别：{category}。"
     if persons:
         key = persons[0]
         text += f"关键人物：{key['name']}（{key['id_no']}，{key['role_label']}）。"
     return text
 
 
-def build_page(head: dict, views: NightViews, status: str) -> dict:
-    """Everything the packet's page shows, as JSON data; `head` is a row of `views.packets_sql`."""
+def build_page(head: dict, views: NightViews, status: str, casework: dict | None = None) -> dict:
+    """Everything the packet's page shows, as JSON data; `head` is a row of `views.packets_sql`.
+
+    `casework` carries what the lifecycle adds: `deadline`, `history` (status
+    events) and `category` (name, checklist, penalty reference), see publisher.
+    """
     pid = head["packet_id"]
+    extra = casework or {}
+    category = extra.get("category") or {"code": head["category"], "name": head["category"],
+                                         "checklist": [], "penalties": []}
     bank, sim, cases, members = (views.rows(s, pid) for s in ("bank", "sim", "cases", "members"))
     roles = {m["node"]: m for m in members}
     persons = _persons(bank, sim, roles)
@@ -173,10 +187,11 @@ def build_page(head: dict, views: NightViews, status: str) -> dict:
     return {
         "packet_id": pid, "priority": float(head["priority"]), "tier": head["tier"],
         "tier_label": L.word(L.TIER, head["tier"]), "unit_code": head["unit_code"], "unit_name": head["unit_name"],
-        "status": status, "status_label": L.word(L.STATUS, status), "category": head["category"],
+        "status": status, "status_label": L.word(L.STATUS, status), "category": category["name"],
+        "category_ref": category, "deadline": extra.get("deadline"), "history": extra.get("history", []),
         "rules": sorted(head["rules"] or []), "rule_set_hash": head["rule_set_hash"],
         "first_as_of": _text(head["first_as_of"]), "last_changed_as_of": _text(head["last_changed_as_of"]),
-        "summary": _summary(head, persons, bank, sim, cases),
+        "summary": _summary(category["name"], persons, bank, sim, cases),
         "hits": [{"rule_id": h["rule_id"], "version": h["rule_version"], "title": h["title"] or "",
                   "explanation": h["explanation"] or "", "points": round(float(h["points"] or 0), 2),
                   "observed": h["observed"] or "", "threshold": h["threshold"] or "",
@@ -185,7 +200,7 @@ def build_page(head: dict, views: NightViews, status: str) -> dict:
                      "latest": c["as_of"] == latest} for c in changes],
         "persons": persons, "accounts": _accounts(bank), "phones": _phones(sim),
         "devices": _devices(bank, sim, set(roles), views.hubs), "cases": _cases(cases),
-        "timeline": _timeline(bank, sim, cases),
+        "timeline": _timeline(bank, sim, cases, extra.get("history", [])),
         "graph": _graph(members, views.rows("edges", pid), names),
     }
 

@@ -23,8 +23,11 @@ from duanka.publish.svg import network_svg
 TEMPLATES = Path(__file__).parent / "templates"
 # Part of every page digest: bump it when the packet template or the model changes
 # shape, so that every page is rendered again once with the new layout.
-PAGE_VERSION = "packet-page/1"
+PAGE_VERSION = "packet-page/3"
 INDEX_SHOWN = 3
+# Evidence rows shown open under each rule; the rest fold away on screen (the reader sees who to
+# visit first) and print in full (style.css opens every fold on paper).
+EVIDENCE_SHOWN = 3
 
 
 @lru_cache(maxsize=1)
@@ -56,13 +59,29 @@ def page_name(packet_id: str, digest: str) -> str:
 def render_packet(page: dict, digest: str) -> str:
     """The packet's page as one self-contained HTML document."""
     svg = Markup(network_svg(page["graph"]))
-    return environment().get_template("packet.html.j2").render(p=page, svg=svg, digest=digest)
+    return environment().get_template("packet.html.j2").render(p=page, svg=svg, digest=digest,
+                                                               evidence_shown=EVIDENCE_SHOWN)
 
 
-def render_index(entries: list[dict], as_of: str) -> str:
-    """The night's index page: the index.json list for people, identifiers masked."""
+def render_index(entries: list[dict], as_of: str, *, title: str = "断卡线索包清单", base: str = "../../",
+                 extra: dict[str, dict] | None = None, units_nav: list[dict] | None = None, back: bool = False,
+                 dashboard: str | None = None) -> str:
+    """An index page: the index.json list for people, identifiers masked.
+
+    `base` leads from the page's folder to HOME (links to packet pages are
+    relative, so the folder can be copied to a stick and still work); `extra`
+    holds per packet what index.json does not carry (deadline, PDF path).
+    """
+    extra = extra or {}
     tiers = [t for t in ("red", "orange", "yellow") if any(e["tier"] == t for e in entries)]
     statuses = [s for s in L.STATUS if any(e["status"] == s for e in entries)]
     units = sorted({e["unit_code"] for e in entries})
+    overdue = sum(1 for e in entries if (extra.get(e["packet_id"], {}).get("deadline") or {}).get("state") == "overdue")
     return environment().get_template("index.html.j2").render(
-        entries=entries, as_of=as_of, tiers=tiers, statuses=statuses, units=units)
+        entries=entries, as_of=as_of, tiers=tiers, statuses=statuses, units=units, title=title, base=base,
+        extra=extra, units_nav=units_nav or [], back=back, dashboard=dashboard, overdue_count=overdue)
+
+
+def unit_file(unit_code: str) -> str:
+    """`<unit_code>.html` for a unit's index page; packets no unit matched go to `UNASSIGNED.html`."""
+    return f"{re.sub(r'[^0-9A-Za-z_.-]', '_', unit_code) or 'UNASSIGNED'}.html"

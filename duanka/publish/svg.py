@@ -97,7 +97,12 @@ def network_svg(graph: dict) -> str:
         tip = escape(f"{L.word(L.KIND, node['kind'])} {node['value']}（{L.word(L.ROLE, node['role'])}）")
         parts.append(f"<g><title>{tip}</title>{_shape(node['kind'], x, y, radius, _colour(node))}")
         if n <= LABEL_LIMIT or node["role"] != "member":
-            parts.append(f'<text x="{x + radius + 2:.1f}" y="{y + 4:.1f}" fill="#222">{escape(node["label"])}</text>')
+            # a label that would run off the right edge is written to the left of its node
+            if x + radius + 2 + 7 * len(node["label"]) > WIDTH:
+                parts.append(f'<text x="{x - radius - 2:.1f}" y="{y + 4:.1f}" fill="#222" text-anchor="end">'
+                             f'{escape(node["label"])}</text>')
+            else:
+                parts.append(f'<text x="{x + radius + 2:.1f}" y="{y + 4:.1f}" fill="#222">{escape(node["label"])}</text>')
         parts.append("</g>")
     parts.append(f'<line x1="0" y1="{HEIGHT}" x2="{WIDTH}" y2="{HEIGHT}" stroke="#ddd"/>')
     parts += _legend(HEIGHT)
