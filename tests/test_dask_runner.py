@@ -25,6 +25,7 @@ def test_dask_local_cluster_gives_the_same_outputs_as_the_default_runner(tmp_pat
     keys = ("files_loaded", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "files")
     summaries = [json.loads((tmp_path / r / "runs" / NIGHT / "summary.json").read_text(encoding="utf-8"))
                  for r in ("default", "dask")]
-    assert [{k: s[k] for k in keys} for s in summaries][0] == [{k: s[k] for k in keys} for s in summaries][1]
+    default, dask = ({k: s[k] for k in keys} for s in summaries)
+    assert default == dask
     assert (tmp_path / "dask" / "runs" / NIGHT / "quarantine.csv").read_bytes() == \
         (tmp_path / "default" / "runs" / NIGHT / "quarantine.csv").read_bytes()
