@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = rules_sub.add_parser("check", help="检查规则文件: 全部错误一次列出")
     check.add_argument("dir", nargs="?", type=Path, default=PROJECT_ROOT / "rules")
     check.add_argument("--home", type=Path, default=None, help="也在该工作目录的数据上试运行规则")
+    diff = rules_sub.add_parser("diff", help="用候选规则重新评分上次运行, 列出等级变化和进出前 N 的线索包")
+    diff.add_argument("dir", type=Path, help="候选规则目录")
+    diff.add_argument("--home", required=True, type=Path)
+    diff.add_argument("--top", type=int, default=20)
+    backtest = rules_sub.add_parser("backtest", help="按反馈结论统计每条规则的命中与准确率, 并建议权重")
+    backtest.add_argument("--home", required=True, type=Path)
     return parser
 
 
@@ -179,6 +185,14 @@ def main(argv: list[str] | None = None) -> int:
         return run_feedback_args(args)
     if args.command == "sample":
         return cmd_sample(args.out, args.seed, args.leads, args.nights)
+    if args.rules_command == "diff":
+        from duanka.score.diff import cmd_rules_diff
+
+        return cmd_rules_diff(args.dir, args.home, args.top)
+    if args.rules_command == "backtest":
+        from duanka.score.backtest import cmd_rules_backtest
+
+        return cmd_rules_backtest(args.home)
     return cmd_rules_check(args.dir, args.home)
 
 

@@ -64,3 +64,11 @@ def test_a_failure_midway_is_one_line_for_the_user_and_a_traceback_in_the_log(tm
     assert "运行失败" in result.stderr and "run.log" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "Traceback" in (home / "runs" / "2026-11-03" / "run.log").read_text(encoding="utf-8")
+
+
+def test_rules_diff_and_backtest_are_wired_and_refuse_a_missing_home(tmp_path: Path) -> None:
+    for args in (("rules", "diff", str(RULES), "--home", str(tmp_path / "nohome")),
+                 ("rules", "backtest", "--home", str(tmp_path / "nohome"))):
+        result = _duanka(*args)
+        assert result.returncode == 2, args
+        assert "Traceback" not in result.stderr + result.stdout and result.stderr.strip()

@@ -40,6 +40,8 @@ def rule(rule_id: str, **overrides) -> str:
 
 def write(folder: Path, name: str, text: str) -> None:
     (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    if name != "categories.yaml" and not (folder / "categories.yaml").exists():
+        shutil.copy(ROOT / "rules" / "categories.yaml", folder / "categories.yaml")  # rules need their categories
 
 
 # (file, rule text, expected code, rule id in the message, line of the problem within the file)

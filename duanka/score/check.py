@@ -23,7 +23,7 @@ _TEMP_TABLES = ("score_lead_base", "score_lead_nodes", "score_lead_cases", "scor
                 "score_fired", "score_hit_stage")
 
 
-def _try_rules(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, as_of: date, what: str) -> list[str]:
+def try_rules(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, as_of: date, what: str) -> list[str]:
     """Every rule on `con`'s data, each failure with the rule's file, line and id."""
     problems: list[str] = []
     build_features(con, as_of)
@@ -49,9 +49,9 @@ def check_rule_set(rules_dir: Path, con: duckdb.DuckDBPyConnection | None = None
     as_of = as_of or date.today()
     empty = connect()
     try:
-        problems = _try_rules(empty, rule_set, as_of, "空表 empty tables")
+        problems = try_rules(empty, rule_set, as_of, "空表 empty tables")
     finally:
         empty.close()
     if con is not None:
-        problems += _try_rules(con, rule_set, as_of, "仓库数据 warehouse data")
+        problems += try_rules(con, rule_set, as_of, "仓库数据 warehouse data")
     return problems

@@ -141,14 +141,24 @@ def _score_rows(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: Sco
         ("rule_set_hash", pa.string())]))
 
 
+def compute_scores(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: ScoringSettings,
+                   units: Units, as_of: date) -> tuple[pa.Table, ScoreReport]:
+    """Score every active packet without writing: packet_scores rows, and TEMP score_hit_stage.
+
+    Works on a read-only warehouse (only TEMP tables are created), which is what
+    `rules diff` needs while the last run's scores stay untouched.
+    """
+    report = ScoreReport(rule_set_hash=rule_set.hash)
+    build_features(con, as_of)
+    report.fired = evaluate(con, rule_set)
+    return _score_rows(con, rule_set, settings, units, report), report
+
+
 def score_packets(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: ScoringSettings,
                   units: Units, as_of: date) -> ScoreReport:
     """Rewrite packet_scores and rule_hits for every active packet, in one transaction."""
     started = time.perf_counter()
-    report = ScoreReport(rule_set_hash=rule_set.hash)
-    build_features(con, as_of)
-    report.fired = evaluate(con, rule_set)
-    scores = _score_rows(con, rule_set, settings, units, report)
+    scores, report = compute_scores(con, rule_set, settings, units, as_of)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM rule_hits")

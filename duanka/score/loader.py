@@ -8,7 +8,8 @@ Problem codes (stable, documented in rules/README.md):
 E001 YAML syntax · E002 shape (not a list / rule not a mapping) · E003 unknown field ·
 E004 missing field · E005 duplicate id · E006 bad id · E007 bad value ·
 E008 bad weight · E009 bad expression · E010 unknown feature · E011 bad observed ·
-E012 bad threshold · E013 rule fails on data.
+E012 bad threshold · E013 rule fails on data · E014 categories.yaml missing or incomplete
+(categories.yaml itself: see duanka/score/categories.py).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from duanka.score.categories import CATEGORIES_FILE, category_problems
 from duanka.score.features import LEAD_FEATURES, PACKET_FEATURE_TYPES, create_empty_feature_tables
 from duanka.score.model import ALL_FIELDS, CATEGORIES, REQUIRED_FIELDS, SCOPES, Rule, RuleSet
 from duanka.yamlcheck import ConfigError, load_yaml_with_lines
@@ -39,8 +41,8 @@ class _Problems:
 
 
 def rule_files(rules_dir: Path) -> list[Path]:
-    """Every *.yaml in the folder except the admin-owned settings file, in name order."""
-    return sorted(p for p in Path(rules_dir).glob("*.yaml") if p.name != SETTINGS_FILE)
+    """Every *.yaml in the folder except settings.yaml and categories.yaml, in name order."""
+    return sorted(p for p in Path(rules_dir).glob("*.yaml") if p.name not in (SETTINGS_FILE, CATEGORIES_FILE))
 
 
 def _column_refs(node: Any) -> tuple[set[str], set[str]]:
@@ -108,7 +110,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_rule(item: dict, where: Any, problems: _Problems, rule_id: str) -> bool:
+def _check_rule(item: dict, where: Any, problems: _Problems, rule_id: str, categories: set[str]) -> bool:
     """Field-level checks of one rule mapping; True when it can be built."""
     ok = True
 
@@ -131,8 +133,9 @@ def _check_rule(item: dict, where: Any, problems: _Problems, rule_id: str) -> bo
     for key in ("title", "explanation", "legal_basis", "evidence"):
         if key in item and not _text(item[key]):
             bad(key, "E007", f"{key} 应为非空文本")
-    if "category" in item and item["category"] not in CATEGORIES:
-        bad("category", "E007", f"category 应为 {' | '.join(CATEGORIES)} (got {item['category']!r})")
+    if "category" in item and item["category"] not in categories:
+        bad("category", "E007", f"category 应为 categories.yaml 中定义的类别 {' | '.join(sorted(categories))} "
+                                f"(got {item['category']!r})")
     if "scope" in item and item["scope"] not in SCOPES:
         bad("scope", "E007", f"scope 应为 {' | '.join(SCOPES)} (got {item['scope']!r})")
     weight = item.get("weight")
@@ -198,8 +201,8 @@ class _Where:
         return self.lines.get(key, self.lines.get((self.index,), 1))
 
 
-def _load_file(path: Path, problems: _Problems, con: duckdb.DuckDBPyConnection, seen: dict[str, str]
-               ) -> list[Rule]:
+def _load_file(path: Path, problems: _Problems, con: duckdb.DuckDBPyConnection, seen: dict[str, str],
+               categories: set[str]) -> list[Rule]:
     try:
         data, lines = load_yaml_with_lines(path)
     except ConfigError as exc:
@@ -219,7 +222,7 @@ def _load_file(path: Path, problems: _Problems, con: duckdb.DuckDBPyConnection, 
             problems.add(path, where(""), "E002", "-", f"第 {index + 1} 项应为映射 (a mapping with id, title ...)")
             continue
         rule_id = str(item.get("id", f"#{index + 1}"))
-        fields_ok = _check_rule(item, where, problems, rule_id)
+        fields_ok = _check_rule(item, where, problems, rule_id, categories)
         if isinstance(item.get("id"), str):
             if item["id"] in seen:
                 problems.add(path, where("id"), "E005", rule_id, f"规则编号重复 duplicate id, 已见于 {seen[item['id']]}")
@@ -241,8 +244,17 @@ def _load_file(path: Path, problems: _Problems, con: duckdb.DuckDBPyConnection, 
 
 
 def load_rule_set(rules_dir: Path) -> RuleSet:
-    """Every rule file in `rules_dir` (not settings.yaml), checked; raises ConfigError with ALL problems."""
+    """Every rule file in `rules_dir` and its categories.yaml, checked; raises ConfigError with ALL problems.
+
+    A rule may only name a category that categories.yaml defines, so every packet
+    has a checklist and penalty references to show.
+    """
     problems = _Problems()
+    categories, category_errors = category_problems(rules_dir)
+    problems.items.extend(category_errors)
+    # With a broken categories file, check rules against the core set too, so one
+    # mistake there does not also flag every rule that uses a core category.
+    known = set(categories) | (set(CATEGORIES) if category_errors else set())
     files = rule_files(rules_dir)
     if not files:
         raise ConfigError([f"{rules_dir}:1: E002 rule -: 没有规则文件 (no *.yaml besides {SETTINGS_FILE})"])
@@ -250,9 +262,9 @@ def load_rule_set(rules_dir: Path) -> RuleSet:
     try:
         create_empty_feature_tables(con)
         seen: dict[str, str] = {}
-        rules = [rule for path in files for rule in _load_file(path, problems, con, seen)]
+        rules = [rule for path in files for rule in _load_file(path, problems, con, seen, known)]
     finally:
         con.close()
     if problems.items:
         raise ConfigError(problems.items)
-    return RuleSet.of(rules)
+    return RuleSet.of(rules, categories)

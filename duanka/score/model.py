@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-# category -> what a unit reads (Chinese first)
+# The core categories (rules/categories.yaml must define at least these; it may add more).
+# Their order breaks ties when a packet's category is chosen. category -> Chinese name.
 CATEGORIES: dict[str, str] = {
     "card_farmer": "开卡卖卡",
     "collector": "收卡贩卡",
@@ -74,15 +76,21 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The active rules, sorted by id, and the hash stamped on every packet they score."""
+    """The active rules, sorted by id, and the hash stamped on every packet they score.
+
+    `categories` (code -> duanka.score.categories.Category) carries the checklist and
+    penalty text the packet page shows; it is not part of the hash, which covers
+    what decides and explains a score, not the casework text beside it.
+    """
 
     rules: tuple[Rule, ...]
     hash: str
+    categories: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
-    def of(cls, rules: list[Rule]) -> RuleSet:
+    def of(cls, rules: list[Rule], categories: dict[str, Any] | None = None) -> RuleSet:
         ordered = tuple(sorted(rules, key=lambda rule: rule.id))
-        return cls(rules=ordered, hash=rule_set_hash(ordered))
+        return cls(rules=ordered, hash=rule_set_hash(ordered), categories=dict(categories or {}))
 
     def by_id(self, rule_id: str) -> Rule:
         for rule in self.rules:

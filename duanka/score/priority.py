@@ -43,4 +43,4 @@ def category(points_by_category: dict[str, float]) -> str | None:
     pool = real or {k: v for k, v in points_by_category.items() if v > 0}
     if not pool:
         return None
-    return min(pool, key=lambda k: (-pool[k], order.index(k) if k in order else len(order)))
+    return min(pool, key=lambda k: (-pool[k], order.index(k) if k in order else len(order), k))
