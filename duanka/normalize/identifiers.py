@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from duanka.normalize import checkdigits
 from duanka.normalize.text import compact
 
 
@@ -43,10 +44,6 @@ class Checked(NamedTuple):
     problem: pl.Expr  # Chinese problem text, null when the value passes
 
 
-RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-RIC_CHECK = "10X98765432"  # indexed by (weighted sum mod 11)
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I, O, S, V, Z
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_CHAR = "[0-9A-HJ-NPQRTUWXY]"
 MOBILE = r"^1[3-9]\d{9}$"
 
@@ -55,31 +52,9 @@ def _none() -> pl.Expr:
     return pl.lit(None, dtype=pl.String)
 
 
-def _digits_from_right(digits: pl.Expr, width: int) -> list[pl.Expr]:
-    """The decimal digits of a digit string of at most `width` (<= 36) chars, rightmost first.
-
-    Slicing one character at a time and parsing it costs a string pass per
-    digit; parsing the string as two or more integers of up to 18 digits and
-    taking digits arithmetically is an order of magnitude faster.
-    """
-    padded = digits.str.zfill(width)
-    chunks = []  # integers of up to 18 digits, rightmost chunk first
-    for end in range(width, 0, -18):
-        start = max(end - 18, 0)
-        chunks.append(padded.str.slice(start, end - start).str.to_integer(strict=False, dtype=pl.Int64))
-    out = []
-    for i in range(width):
-        chunk, power = chunks[i // 18], i % 18
-        out.append((chunk // (10**power)) % 10)
-    return out
-
-
 def ric_check_char(body: pl.Expr) -> pl.Expr:
-    """GB 11643 check character of a 17-digit body."""
-    digits = _digits_from_right(body, 17)[::-1]  # leftmost first, aligned with the weights
-    total = pl.sum_horizontal([d * w for d, w in zip(digits, RIC_WEIGHTS, strict=True)])
-    return (total % 11).replace_strict({i: c for i, c in enumerate(RIC_CHECK)}, default=None,
-                                       return_dtype=pl.String)
+    """GB 11643 check character of a 17-digit body (null when the body is not 17 digits)."""
+    return body.map_batches(checkdigits.ric_check, return_dtype=pl.String, is_elementwise=True)
 
 
 def ric_value(text: pl.Expr) -> pl.Expr:
@@ -89,9 +64,19 @@ def ric_value(text: pl.Expr) -> pl.Expr:
     no check digit: `19` goes in after the 6-digit region and the check digit is
     computed, so the same person gets one key whichever card the clerk copied.
     """
-    s = compact(text).str.to_uppercase()
-    body = pl.concat_str(s.str.slice(0, 6), pl.lit("19"), s.str.slice(6))
-    return pl.when(s.str.contains(r"^\d{15}$")).then(pl.concat_str(body, ric_check_char(body))).otherwise(s)
+    return compact(text).str.to_uppercase().map_batches(_upgrade_legacy, return_dtype=pl.String,
+                                                        is_elementwise=True)
+
+
+def _upgrade_legacy(ids: pl.Series) -> pl.Series:
+    """15-digit numbers upgraded, others as they are; the (rare) legacy rows only are rebuilt."""
+    legacy = ids.str.contains(r"^\d{15}$").fill_null(False)
+    if not legacy.any():
+        return ids
+    rows = legacy.arg_true()
+    old = ids.gather(rows)
+    body = old.str.slice(0, 6) + "19" + old.str.slice(6)
+    return ids.clone().scatter(rows, body + checkdigits.ric_check(body))
 
 
 def ric_problem(value: pl.Expr, as_of: date) -> pl.Expr:
@@ -113,13 +98,8 @@ def uscc_value(text: pl.Expr) -> pl.Expr:
 
 def uscc_problem(value: pl.Expr) -> pl.Expr:
     """GB 32100: 18 chars from its alphabet, region digits at 3–8, valid check character."""
-    index = {c: i for i, c in enumerate(USCC_ALPHABET)}
-    total = pl.sum_horizontal([
-        value.str.slice(i, 1).replace_strict(index, default=None, return_dtype=pl.Int64) * w
-        for i, w in enumerate(USCC_WEIGHTS)
-    ])
-    check = ((31 - total % 31) % 31).replace_strict(dict(enumerate(USCC_ALPHABET)), default=None,
-                                                    return_dtype=pl.String)
+    check = value.str.slice(0, 17).map_batches(checkdigits.uscc_check, return_dtype=pl.String,
+                                                is_elementwise=True)
     return (
         pl.when(~value.str.contains(f"^{_USCC_CHAR}{{2}}\\d{{6}}{_USCC_CHAR}{{10}}$"))
         .then(pl.lit("统一社会信用代码应为18位（数字与大写字母，不含 I O S V Z）"))
@@ -128,19 +108,10 @@ def uscc_problem(value: pl.Expr) -> pl.Expr:
     )
 
 
-# Luhn doubles every second digit from the right and adds the digits of the
-# product: a lookup, so that each digit expression is used once (Polars'
-# common-subexpression elimination does not reach into nested arithmetic).
-_LUHN_DOUBLE = {d: 2 * d - 9 * (d // 5) for d in range(10)}
-
-
 def luhn_ok(digits: pl.Expr, max_len: int = 19) -> pl.Expr:
-    """Luhn check of a digit string of up to `max_len` digits (true/false, null for null)."""
-    terms = [
-        d.replace_strict(_LUHN_DOUBLE, return_dtype=pl.Int64) if i % 2 == 1 else d
-        for i, d in enumerate(_digits_from_right(digits, max_len))
-    ]
-    return pl.sum_horizontal(terms) % 10 == 0
+    """Luhn check of a digit string of up to `max_len` digits (true/false; null when not such a string)."""
+    return digits.map_batches(lambda s: checkdigits.luhn_valid(s, max_len), return_dtype=pl.Boolean,
+                              is_elementwise=True)
 
 
 def digits_value(text: pl.Expr) -> pl.Expr:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from duanka.normalize.identifiers import RIC_CHECK, RIC_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
+from duanka.normalize.checkdigits import RIC_CHECK, RIC_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
 
 REGIONS = ("370102", "370203", "370403", "110105", "440300", "330110", "810000", "371002")
 

@@ -40,7 +40,7 @@ def halfwidth_str(value: str) -> str:
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
     """An empty string means 'not delivered': make it null so one test covers both."""
-    return pl.when(expr.str.len_chars() == 0).then(None).otherwise(expr)
+    return pl.when(expr.str.len_bytes() == 0).then(None).otherwise(expr)  # bytes: no UTF-8 scan
 
 
 def clean_text(expr: pl.Expr) -> pl.Expr:
