@@ -77,3 +77,14 @@ def test_a_failure_mid_file_leaves_nothing_behind() -> None:
         _load(con, "case_1.csv", [_case("K1", 10, 1)], date(2026, 11, 3), bad_q)
     for table in ("cases", "quarantine", "ingest_files"):
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_the_key_guard_finds_a_key_current_twice() -> None:
+    from duanka.ingest.load import sql_repeated_keys
+
+    con = connect()
+    _load(con, "case_1.csv", [_case("K1", 10, 1), _case("K2", 5, 2)], date(2026, 11, 3))
+    con.execute("CREATE TEMP TABLE inc AS SELECT * FROM cases")
+    assert con.execute(sql_repeated_keys("cases", ("case_id",))).fetchall() == []
+    con.execute("INSERT INTO cases SELECT * FROM cases WHERE case_id = 'K2'")
+    assert con.execute(sql_repeated_keys("cases", ("case_id",))).fetchall() == [("K2",)]

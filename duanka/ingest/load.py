@@ -102,6 +102,13 @@ def sql_apply_versions(table: str, key: tuple[str, ...], as_of: date) -> list[st
     ]
 
 
+def sql_repeated_keys(table: str, key: tuple[str, ...]) -> str:
+    """Keys of this file that are current more than once: must be none (the table has no index to say so)."""
+    keys = ", ".join(_q(k) for k in key)
+    return (f"SELECT {keys} FROM {table} SEMI JOIN (SELECT DISTINCT {keys} FROM inc) k USING ({keys}) "
+            f"GROUP BY {keys} HAVING count(*) > 1 LIMIT 1")
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -135,6 +142,9 @@ def load_file(
         valid, duplicates = con.execute("SELECT count(*), count(*) FILTER (WHERE dup) FROM inc_flag").fetchone()
         for statement in sql_apply_versions(table, key, as_of):
             con.execute(statement)
+        repeated = con.execute(sql_repeated_keys(table, key)).fetchall()
+        if repeated:
+            raise RuntimeError(f"{table}: key {repeated[0]} would be current twice; load of {file_name} undone")
         record_quarantine(con, as_of=as_of, file_name=file_name, sha256=sha256, kind=kind, quarantine=quarantine)
         stats = FileLoadStats(
             rows_read=valid + quarantine.height,
