@@ -88,3 +88,61 @@ def test_the_key_guard_finds_a_key_current_twice() -> None:
     assert con.execute(sql_repeated_keys("cases", ("case_id",))).fetchall() == []
     con.execute("INSERT INTO cases SELECT * FROM cases WHERE case_id = 'K2'")
     assert con.execute(sql_repeated_keys("cases", ("case_id",))).fetchall() == [("K2",)]
+
+
+# One file mixing every path of the loader: keys new and single go straight in, the others through versioning.
+MIXED_FIRST = [_case("OLD_SAME", 1, 1), _case("OLD_NEWER", 2, 2), _case("OLD_LATE", 3, 3, datetime(2026, 11, 2))]
+MIXED_SECOND = [
+    _case("NEW", 10, 1),
+    _case("OLD_SAME", 1, 2),
+    _case("OLD_NEWER", 20, 3, datetime(2026, 11, 2)),
+    _case("OLD_LATE", 30, 4, datetime(2026, 10, 1)),
+    _case("TWICE_SAME", 40, 5), _case("TWICE_SAME", 40, 6),
+    _case("TWICE_OTHER", 50, 7), _case("TWICE_OTHER", 51, 8, datetime(2026, 11, 2)),
+]
+MIXED_EXPECTED = [
+    # (description, key, current loss and file, history losses)
+    ("a new key seen once is current as delivered", "NEW", (10.0, "case_2.csv"), []),
+    ("an unchanged re-delivery stays as first loaded", "OLD_SAME", (1.0, "case_1.csv"), []),
+    ("a newer version replaces the current one, which becomes history", "OLD_NEWER", (20.0, "case_2.csv"), [2.0]),
+    ("a late older version goes to history only", "OLD_LATE", (3.0, "case_1.csv"), [30.0]),
+    ("an exact repeat within the file is loaded once", "TWICE_SAME", (40.0, "case_2.csv"), []),
+    ("two versions within the file: the newer is current, the other history", "TWICE_OTHER",
+     (51.0, "case_2.csv"), [50.0]),
+]
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    con = connect()
+    _load(con, "case_1.csv", MIXED_FIRST, date(2026, 11, 3))
+    stats = _load(con, "case_2.csv", MIXED_SECOND, date(2026, 11, 4))
+    return con, stats
+
+
+@pytest.mark.parametrize(("description", "key", "current", "history"), MIXED_EXPECTED,
+                         ids=[c[0] for c in MIXED_EXPECTED])
+def test_mixed_file_versions_each_key(mixed, description: str, key: str, current: tuple, history: list) -> None:
+    con, _ = mixed
+    assert con.execute("SELECT loss, _file FROM cases WHERE case_id = ?", [key]).fetchall() == [current]
+    rows = con.execute("SELECT loss FROM cases_history WHERE case_id = ? ORDER BY loss", [key]).fetchall()
+    assert [r[0] for r in rows] == history
+
+
+def test_mixed_file_counts_and_no_temp_tables_left(mixed) -> None:
+    con, stats = mixed
+    # 8 rows: OLD_SAME and the second TWICE_SAME are duplicates; OLD_LATE is loaded (to history).
+    assert (stats.rows_read, stats.rows_loaded, stats.rows_duplicate) == (8, 6, 2)
+    assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 6
+    temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    assert not temps & {"inc", "inc_flag", "inc_keys", "contested"}
+
+
+def test_a_file_of_new_single_keys_skips_versioning() -> None:
+    from duanka.ingest.load import sql_insert_uncontested
+
+    con = connect()
+    stats = _load(con, "case_1.csv", [_case(f"K{i}", i, i) for i in range(1, 6)], date(2026, 11, 3))
+    assert (stats.rows_read, stats.rows_loaded, stats.rows_duplicate) == (5, 5, 0)
+    assert con.execute("SELECT count(*) FROM cases_history").fetchone()[0] == 0
+    assert "ANTI JOIN" not in sql_insert_uncontested("cases", ("case_id",), "SELECT 1", "1", any_contested=False)
