@@ -10,9 +10,8 @@ fresh process so that peak RSS belongs to one side only:
 - duanka: read + normalise (Polars) → stage → GX validation on DuckDB → transactional load.
 
 The duanka side does what a night does: the flow (`flows/nightly.py`, `prepare_fanned_out`) runs
-read + normalise as one Prefect task per file on Prefect's default thread pool, whose size is
-`PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS` or unbounded (so one thread per file); the bench
-prepares the files on a ThreadPoolExecutor of that size, without Prefect's ~10 s server start-up,
+read + normalise as one Prefect task per file on the flow's thread pool (`PREPARE_THREADS` in
+`flows/nightly.py`: 2-4 threads); the bench prepares the files on a ThreadPoolExecutor of that size, without Prefect's ~10 s server start-up,
 then hands them to `stages.ingest_leads` like the flow does. The machine may be shared: each side
 reports wall time and CPU time (user + system, all threads), and the duanka side its split per stage.
 
@@ -57,9 +56,10 @@ def cpu_seconds() -> float:
 
 
 def prefect_default_workers(files: int) -> int:
-    """The size of Prefect's default ThreadPoolTaskRunner: its setting, else unbounded (one per file)."""
-    configured = os.environ.get("PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS")
-    return max(1, min(files, int(configured))) if configured else max(1, files)
+    """The size of the nightly flow's thread pool for preparing files."""
+    from flows.nightly import PREPARE_THREADS
+
+    return max(1, min(files, PREPARE_THREADS))
 
 
 def run_bare(inbox: Path) -> dict:
