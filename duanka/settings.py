@@ -18,9 +18,17 @@ UNIT_MATCH = ("open_region", "household")
 
 @dataclass(frozen=True)
 class LinkingSettings:
+    """Hub limits and the context thresholds of the hub rule (`duanka/link/hubs.py` explains them)."""
+
     hub_fan_out: dict[str, int] = field(
         default_factory=lambda: {"device": 25, "ip": 40, "phone": 30, "case": 60}
     )
+    burst_days: int = 3
+    outlet_days: int = 14
+    share: float = 0.8
+    cap_factor: int = 4
+    spread_days: int = 90
+    spread_from: dict[str, int] = field(default_factory=lambda: {"device": 10, "ip": 10})
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ def load_settings(path: Path) -> Settings:
     known(data, {"linking", "scoring"})
     linking = data.get("linking") or {}
     scoring = data.get("scoring") or {}
-    known(linking, {"hub_fan_out"}, "linking")
+    known(linking, {"hub_fan_out", "hub_context"}, "linking")
     known(scoring, {"saturation", "tiers", "unit_match"}, "scoring")
     fan_out = dict(LinkingSettings().hub_fan_out)
     for kind, value in (linking.get("hub_fan_out") or {}).items():
@@ -71,6 +79,7 @@ def load_settings(path: Path) -> Settings:
             problems.append(f"{where('linking', 'hub_fan_out', str(kind))}: 未知标识类型, 可选 {HUB_KINDS}")
             continue
         fan_out[kind] = int(number(value, "linking", "hub_fan_out", kind, minimum=2))
+    context = _hub_context(linking.get("hub_context") or {}, fan_out, where, number, known, problems)
     tiers = scoring.get("tiers") or {}
     known(tiers, {"red", "orange"}, "scoring", "tiers")
     red = number(tiers.get("red", 70), "scoring", "tiers", "red")
@@ -84,9 +93,39 @@ def load_settings(path: Path) -> Settings:
     if problems:
         raise ConfigError(problems)
     return Settings(
-        linking=LinkingSettings(hub_fan_out=fan_out),
+        linking=LinkingSettings(hub_fan_out=fan_out, **context),
         scoring=ScoringSettings(saturation=saturation, tier_red=red, tier_orange=orange, unit_match=unit_match),
     )
+
+
+def _hub_context(section: dict, fan_out: dict[str, int], where, number, known, problems: list[str]) -> dict:
+    """`linking.hub_context`: the hub rule's thresholds; each checked, unknown keys and kinds refused."""
+    keys = ("linking", "hub_context")
+    defaults = LinkingSettings()
+    if not isinstance(section, dict):
+        problems.append(f"{where(*keys)}: 应为映射 (mapping)")
+        return {}
+    known(section, {"burst_days", "outlet_days", "share", "cap_factor", "spread_days", "spread_from"}, *keys)
+    out: dict = {}
+    for key in ("burst_days", "outlet_days", "cap_factor", "spread_days"):
+        out[key] = int(number(section.get(key, getattr(defaults, key)), *keys, key, minimum=1))
+    share = number(section.get("share", defaults.share), *keys, "share", minimum=0.01)
+    if share > 1:
+        problems.append(f"{where(*keys, 'share')}: 应在 0.01 到 1 之间 (got {share!r})")
+    out["share"] = share
+    spread = section.get("spread_from", defaults.spread_from)
+    out["spread_from"] = {}
+    for kind, value in (spread or {}).items() if isinstance(spread, dict) else ():
+        if kind not in HUB_KINDS:
+            problems.append(f"{where(*keys, 'spread_from', str(kind))}: 未知标识类型, 可选 {HUB_KINDS}")
+            continue
+        out["spread_from"][kind] = int(number(value, *keys, "spread_from", kind, minimum=2))
+        if out["spread_from"][kind] > fan_out[kind]:
+            problems.append(f"{where(*keys, 'spread_from', str(kind))}: 不应大于 hub_fan_out.{kind} "
+                            f"({fan_out[kind]})")
+    if spread is not None and not isinstance(spread, dict):
+        problems.append(f"{where(*keys, 'spread_from')}: 应为映射 (mapping)")
+    return out
 
 
 __all__ = ["ConfigError", "LinkingSettings", "ScoringSettings", "Settings", "load_settings", "yaml"]

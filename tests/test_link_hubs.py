@@ -53,6 +53,23 @@ def under_limit(world: World) -> None:
         world.bank(ric(i), card(i), devices=("PAD",), opened=opened)
 
 
+def few_over_years(world: World) -> None:
+    for i, opened in enumerate(spread_dates(date(2020, 1, 1), 9, 200)):
+        world.bank(ric(i), card(i), ips=("10.9.9.9",), opened=opened)
+
+
+def recruiting_gang(world: World) -> None:
+    """A collector's device with 14 sellers recruited over five weeks, plus his own account of 2019."""
+    for i, opened in enumerate(spread_dates(date(2026, 8, 1), 14, 3)):
+        world.bank(ric(i), card(i), devices=("GANG-PAD",), opened=opened)
+    world.bank(ric(99), card(99), devices=("GANG-PAD",), opened=date(2019, 5, 1))
+
+
+def collector_phone_old_accounts(world: World) -> None:
+    for i, opened in enumerate(spread_dates(date(2016, 1, 1), 20, 150)):
+        world.bank(ric(i), card(i), phone=mobile(999), opened=opened)
+
+
 def reserved_phone_hub(world: World) -> None:
     for i, opened in enumerate(spread_dates(date(2021, 1, 1), 35, 45)):
         world.bank(ric(i), card(i), phone=mobile(999), opened=opened)
@@ -78,7 +95,11 @@ CASES: list[tuple[str, Callable[[World], None], list[tuple[str, int]], int]] = [
     ("30 holders over 12 days at 30 outlets: hub", many_outlets_fortnight, [("device:861234567890123", 30)], 30),
     ("120 holders in one day (> 4x limit): hub whatever the context", huge_burst,
      [("device:861234567890123", 120)], 120),
-    ("20 holders over years, under the limit: connects", under_limit, [], 1),
+    ("20 holders over years, under the limit: hub (spread out)", under_limit, [("device:PAD", 20)], 20),
+    ("9 holders over years, under spread_from: connects", few_over_years, [], 1),
+    ("15 holders, 14 within five weeks, under the limit: connects", recruiting_gang, [], 1),
+    ("phone on 20 old accounts over years: phones have no spread rule, connects",
+     collector_phone_old_accounts, [], 1),
     ("phone reserved on 35 accounts over years: hub; its SIM stays with its holder", reserved_phone_hub,
      [("phone:13900000999", 36)], 36),
     ("same branch, nothing else shared: branches never connect", same_branch_only, [], 5),
@@ -110,10 +131,10 @@ def test_hub_phone_keeps_its_holder() -> None:
 
 
 def test_limits_come_from_settings() -> None:
-    """Raising the IP limit above the fan-out lets the NAT address connect again (settings are honoured)."""
+    """Raising the IP limit above the fan-out (spread rule off) lets the NAT address connect again."""
     world = World()
     nat_ip(world)
-    settings = replace(SETTINGS, hub_fan_out={**SETTINGS.hub_fan_out, "ip": 100})
+    settings = replace(SETTINGS, hub_fan_out={**SETTINGS.hub_fan_out, "ip": 100}, spread_from={})
     report = link_all(world.con, NIGHT1, settings)
     assert (report.hubs, report.groups) == (0, 1)
 
@@ -134,3 +155,29 @@ def test_hub_rule_thresholds(rule: HubRule, is_hub: bool, description: str) -> N
     run_steps(world.con, [incidence_step(), holders_step(limits), hubs_step(limits, rule)])
     hubs = world.con.execute(f"SELECT node FROM {HUBS}").fetchall()
     assert (hubs == [("device:861234567890123",)]) is is_hub, description
+
+
+@pytest.mark.parametrize(
+    ("rule", "is_hub", "description"),
+    [
+        (HubRule(), False, "default: 14 of 15 holders within 90 days connects"),
+        (HubRule(spread_days=20), True, "a 20-day campaign window misses five weeks of recruiting"),
+        (HubRule(spread_from={"ip": 10}), False, "no spread rule for devices: under the limit connects"),
+        (HubRule(spread_days=20, share=0.3), False, "a third of the holders within 20 days is enough at 30 %"),
+    ],
+)
+def test_spread_rule_thresholds(rule: HubRule, is_hub: bool, description: str) -> None:
+    world = World()
+    recruiting_gang(world)
+    limits = SETTINGS.hub_fan_out
+    run_steps(world.con, [incidence_step(), holders_step(limits), hubs_step(limits, rule)])
+    hubs = world.con.execute(f"SELECT node FROM {HUBS}").fetchall()
+    assert (hubs == [("device:GANG-PAD",)]) is is_hub, description
+
+
+def test_hub_rule_comes_from_settings() -> None:
+    """`linking.hub_context` reaches the rule: a narrower campaign window turns the gang pad into a hub."""
+    world = World()
+    recruiting_gang(world)
+    report = link_all(world.con, NIGHT1, replace(SETTINGS, spread_days=20))
+    assert (report.hubs, report.groups) == (1, 15)

@@ -38,6 +38,13 @@ SETTINGS_CASES = [
     ("orange above red", "scoring:\n  tiers:\n    red: 30\n    orange: 50\n", "orange <= red"),
     ("bad unit matching", "scoring:\n  unit_match: nearest\n", "unit_match"),
     ("saturation is not a number", "scoring:\n  saturation: lots\n", "saturation"),
+    ("unknown hub_context key", "linking:\n  hub_context:\n    burst_dayz: 3\n", "burst_dayz"),
+    ("hub share above 1", "linking:\n  hub_context:\n    share: 1.5\n", "share"),
+    ("burst days not a number", "linking:\n  hub_context:\n    burst_days: soon\n", "burst_days"),
+    ("spread rule for an unknown kind", "linking:\n  hub_context:\n    spread_from:\n      branch: 10\n",
+     "未知标识类型"),
+    ("spread_from above the fan-out limit", "linking:\n  hub_context:\n    spread_from:\n      ip: 50\n",
+     "hub_fan_out.ip"),
 ]
 
 

@@ -16,7 +16,7 @@ from duanka.link.analysis import packets_to_refresh, write_group_analysis
 from duanka.link.components import COMPONENTS, NODE_IDS, component_labels, compute_components
 from duanka.link.edges import EDGES, INCIDENCE, edges_step, incidence_step
 from duanka.link.hubs import HUB_HOLDERS, HUBS, HubRule, holders_step, hubs_step
-from duanka.link.packets import make_packet_id, plan_packets
+from duanka.link.packets import GROUPS, make_packet_id, plan_packets
 from duanka.link.registry import TEMP_TABLES, update_registry
 from duanka.link.roles import Card, analyse_group
 from duanka.link.runner import drop_temp, run_steps, scalar
@@ -48,17 +48,20 @@ def link_all(
     Reads `bank_leads`, `sim_leads`, `cases` and the packet tables; rewrites
     `link_edges`, `link_hubs`, `packet_members`, `packet_leads`; upserts
     `packet_registry`; appends `packet_changes`; refreshes `group_roles` and
-    `group_layout` of changed packets. `keep=True` keeps the `_link_*` tables.
+    `group_layout` and `group_bridges` of changed packets. The hub rule comes from `settings`
+    unless `rule` is given. `keep=True` keeps the `_link_*` tables.
     """
     own = _begin(con)
     try:
         limits = dict(settings.hub_fan_out)
+        hub_rule = rule or HubRule.from_settings(settings)
         counts = run_steps(
-            con, [incidence_step(), holders_step(limits), hubs_step(limits, rule or HubRule()), edges_step(HUBS)]
+            con, [incidence_step(), holders_step(limits), hubs_step(limits, hub_rule), edges_step(HUBS)]
         )
         compute_components(con)
         nodes = int(scalar(con, f"SELECT count(*) FROM {NODE_IDS}"))  # type: ignore[arg-type]
         plan = update_registry(con, as_of)
+        groups = int(scalar(con, f"SELECT count(*) FROM {GROUPS}"))  # type: ignore[arg-type]
         changed = {packet_id for packet_id, _, _ in plan.changes}
         write_group_analysis(con, packets_to_refresh(con, changed))
         if not keep:
@@ -67,7 +70,7 @@ def link_all(
             nodes=nodes,
             edges=counts[EDGES],
             hubs=counts[HUBS],
-            groups=len(plan.assign),
+            groups=groups,
             packets_new=plan.new,
             packets_changed=plan.changed,
             packets_merged=plan.merged,

@@ -17,16 +17,28 @@ so it stays a hub. Above `cap_factor` (4) times the limit an identifier is a
 hub whatever its context: no batch of cards that size is one group one can
 act on, and a very busy NAT address can have a busy week.
 
+Under the limit the same context works the other way round: from
+`spread_from` holders on (per kind, by default devices and IPs only), an
+identifier whose holders' cards were opened far apart (fewer than `share` of
+them within `spread_days`, 90, days of each other) is a hub. Measured on
+generator worlds: a NAT address or branch tablet reaches 20-30 holders on its
+first night, under the limit, and glued up to 26 innocent groups into one
+packet (pairwise precision 0.16); a gang's sellers open their cards within
+weeks of each other, so its shared devices and addresses keep connecting.
+Phones and cases are left out by default: a collector phone may be the
+reserved phone of old accounts bought from sellers over years.
+
 Each holder counts once, with the opening date and place of their earliest
 card that claims the identifier. Branches and outlets themselves never
 connect (see `edges.py`); they only give context here and roles later.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from duanka.link.edges import INCIDENCE
 from duanka.link.runner import Step
+from duanka.settings import LinkingSettings
 
 HUBS = "link_hubs"
 HUB_HOLDERS = "_link_hub_holders"
@@ -34,17 +46,28 @@ HUB_HOLDERS = "_link_hub_holders"
 
 @dataclass(frozen=True)
 class HubRule:
-    """Context thresholds of the hub rule (admin settings hold only the per-kind fan-out limits)."""
+    """Context thresholds of the hub rule (`linking.hub_context` in the admin settings)."""
 
     burst_days: int = 3
     outlet_days: int = 14
     share: float = 0.8
     cap_factor: int = 4
+    spread_days: int = 90
+    spread_from: dict[str, int] = field(default_factory=lambda: {"device": 10, "ip": 10})
+
+    @classmethod
+    def from_settings(cls, settings: LinkingSettings) -> HubRule:
+        return cls(settings.burst_days, settings.outlet_days, settings.share, settings.cap_factor,
+                   settings.spread_days, dict(settings.spread_from))
 
 
-def _limits_values(limits: dict[str, int]) -> str:
-    rows = ", ".join(f"('{kind}', {int(limit)})" for kind, limit in sorted(limits.items()))
-    return f"(VALUES {rows}) AS lim(node_kind, fan_limit)"
+def _limits_values(limits: dict[str, int], spread_from: dict[str, int]) -> str:
+    """Per kind: the fan-out limit, and the fan-out from which spread-out holders make a hub (NULL: never)."""
+    rows = ", ".join(
+        f"('{kind}', {int(limit)}, {int(spread_from[kind]) if kind in spread_from else 'NULL'})"
+        for kind, limit in sorted(limits.items())
+    )
+    return f"(VALUES {rows}) AS lim(node_kind, fan_limit, spread_from)"
 
 
 def holders_step(limits: dict[str, int]) -> Step:
@@ -73,29 +96,34 @@ def _window_max(days: int, partition: str) -> str:
 
 
 def hubs_step(limits: dict[str, int], rule: HubRule = HubRule()) -> Step:
-    """Rewrite `link_hubs`: over-limit identifiers without batch context (see module docstring)."""
+    """Rewrite `link_hubs`: over-limit identifiers without batch context, spread-out ones under it."""
+    share = float(rule.share)
     sql = f"""
     DELETE FROM {HUBS};
     INSERT INTO {HUBS}
     WITH fan AS (
         SELECT h.ident, h.node_kind, count(*) AS fan_out, any_value(lim.fan_limit) AS fan_limit
-          FROM {HUB_HOLDERS} h JOIN {_limits_values(limits)} USING (node_kind)
+          FROM {HUB_HOLDERS} h JOIN {_limits_values(limits, rule.spread_from)} USING (node_kind)
          GROUP BY h.ident, h.node_kind
-        HAVING count(*) > any_value(lim.fan_limit)
+        HAVING count(*) > any_value(lim.fan_limit) OR count(*) >= any_value(lim.spread_from)
     ), over AS (
         SELECT h.* FROM {HUB_HOLDERS} h SEMI JOIN fan USING (ident)
     ), burst AS (
         SELECT ident, max(n) AS burst FROM (
             SELECT ident, {_window_max(rule.burst_days, 'ident')} AS n FROM over) GROUP BY ident
+    ), campaign AS (
+        SELECT ident, max(n) AS campaign FROM (
+            SELECT ident, {_window_max(rule.spread_days, 'ident')} AS n FROM over) GROUP BY ident
     ), outlet AS (
         SELECT ident, max(n) AS outlet_burst FROM (
             SELECT ident, {_window_max(rule.outlet_days, 'ident, place')} AS n
               FROM over WHERE place IS NOT NULL) GROUP BY ident
     )
     SELECT f.ident AS node, f.node_kind, f.fan_out
-      FROM fan f JOIN burst b USING (ident) LEFT JOIN outlet o USING (ident)
-     WHERE f.fan_out > {int(rule.cap_factor)} * f.fan_limit
-        OR NOT (b.burst >= {float(rule.share)} * f.fan_out
-                OR coalesce(o.outlet_burst, 0) >= {float(rule.share)} * f.fan_out)
+      FROM fan f JOIN burst b USING (ident) JOIN campaign c USING (ident) LEFT JOIN outlet o USING (ident)
+     WHERE (f.fan_out > f.fan_limit
+            AND (f.fan_out > {int(rule.cap_factor)} * f.fan_limit
+                 OR NOT (b.burst >= {share} * f.fan_out OR coalesce(o.outlet_burst, 0) >= {share} * f.fan_out)))
+        OR (f.fan_out <= f.fan_limit AND c.campaign < {share} * f.fan_out)
      ORDER BY node;"""
     return Step("hubs", sql, HUBS)
