@@ -48,12 +48,13 @@ HUB_HOLDERS = "_link_hub_holders"
 class HubRule:
     """Context thresholds of the hub rule (`linking.hub_context` in the admin settings)."""
 
-    burst_days: int = 3
-    outlet_days: int = 14
-    share: float = 0.8
-    cap_factor: int = 4
-    spread_days: int = 90
-    spread_from: dict[str, int] = field(default_factory=lambda: {"device": 10, "ip": 10})
+    # Defaults are the admin settings' defaults: one place to change them.
+    burst_days: int = LinkingSettings.burst_days
+    outlet_days: int = LinkingSettings.outlet_days
+    share: float = LinkingSettings.share
+    cap_factor: int = LinkingSettings.cap_factor
+    spread_days: int = LinkingSettings.spread_days
+    spread_from: dict[str, int] = field(default_factory=lambda: dict(LinkingSettings().spread_from))
 
     @classmethod
     def from_settings(cls, settings: LinkingSettings) -> HubRule:
