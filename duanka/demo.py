@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from duanka.publish.labels import TIER_SHORT as TIER_ZH
 from duanka.publish.mask import mask_id
-
-TIER_ZH = {"red": "红", "orange": "橙", "yellow": "黄"}
 
 
 def top_packets_table(index: list[dict], top: int) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 TIER = {"red": "红色", "orange": "橙色", "yellow": "黄色"}
+TIER_SHORT = {"red": "红", "orange": "橙", "yellow": "黄"}  # for narrow terminal tables
 STATUS = {"issued": "已下发", "analyzed": "已研判", "verified": "已核查", "struck": "已打击", "closed": "已反馈"}
 ROLE = {
     "organiser": "组织者",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from duanka.publish.labels import TIER_SHORT as TIER_ZH
 from duanka.score.check import try_rules
 from duanka.score.engine import compute_scores
 from duanka.score.homeread import HomeUnavailable, last_as_of, open_warehouse, units_path
@@ -24,7 +25,6 @@ from duanka.score.units import load_units
 from duanka.settings import load_settings
 from duanka.yamlcheck import ConfigError
 
-TIER_ZH = {"red": "红", "orange": "橙", "yellow": "黄"}
 CHANGE_ZH = {"tier": "等级变化", "enter_top": "进入前列", "leave_top": "离开前列"}
 EXIT_OK, EXIT_INVALID, EXIT_BUSY = 0, 2, 3
 
