@@ -303,3 +303,19 @@ def test_an_unscored_packet_is_listed_last_rather_than_lost(tmp_path: Path) -> N
     last = index(tmp_path, NIGHT1)[-1]
     assert (last["packet_id"], last["priority"], last["tier"], last["persons"]) == ("PK-NEW", 0.0, "yellow", [])
     assert check(tmp_path, NIGHT1.isoformat()) == []
+
+
+def test_each_page_has_its_model_beside_it_with_the_same_digest(night1: tuple[Fixture, Path]) -> None:
+    """The web app renders packets from these models; a page without its model would be unviewable there."""
+    _, home = night1
+    for entry in index(home, NIGHT1):
+        page = home / entry["html"]
+        model = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+        assert page.name.endswith(f"-{model['digest']}.html")
+        assert model["page"]["packet_id"] == entry["packet_id"]
+    # A page published before models existed gets its model on the next night, page kept as is.
+    first = home / index(home, NIGHT1)[0]["html"]
+    first.with_suffix(".json").unlink()
+    fx = build()
+    run(fx, home, NIGHT1, {"PK-C": "analyzed"})
+    assert first.with_suffix(".json").is_file()

@@ -56,6 +56,11 @@ def page_name(packet_id: str, digest: str) -> str:
     return f"{re.sub(r'[^0-9A-Za-z_.-]', '_', packet_id)}-{digest}.html"
 
 
+def model_name(page_file: str) -> str:
+    """The page model's file beside the page: `<packet_id>-<digest8>.json`."""
+    return page_file.removesuffix(".html") + ".json"
+
+
 def render_packet(page: dict, digest: str) -> str:
     """The packet's page as one self-contained HTML document."""
     svg = Markup(network_svg(page["graph"]))

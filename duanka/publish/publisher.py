@@ -19,7 +19,7 @@ import polars as pl
 from duanka.publish.files import new_staging_dir, swap_into_place, sweep_leftovers, write_atomic
 from duanka.publish.lifecycle import Casework, deadline, history, read_casework
 from duanka.publish.model import build_page, index_entry
-from duanka.publish.pages import page_digest, page_name, render_index, render_packet, unit_file
+from duanka.publish.pages import model_name, page_digest, page_name, render_index, render_packet, unit_file
 from duanka.publish.pdf import PdfUnavailable, print_pages
 from duanka.publish.reference import category_block, load_reference
 from duanka.publish.reports import write_run_reports
@@ -80,9 +80,14 @@ def _publish_pages(con: duckdb.DuckDBPyConnection, home: Path,
         page = build_page(head, views, status, _lifecycle(head, night))
         digest = page_digest(page)
         name = page_name(head["packet_id"], digest)
-        if (pages_dir / name).is_file():
+        model_path = pages_dir / model_name(name)
+        if (pages_dir / name).is_file() and model_path.is_file():
             kept += 1
         else:
+            # The page model beside the page: the web app renders the same content from it, masked
+            # until an investigator reveals an identifier (it never opens the warehouse).
+            write_atomic(model_path, json.dumps({"digest": digest, "page": page}, ensure_ascii=False,
+                                                default=str).encode("utf-8"))
             write_atomic(pages_dir / name, render_packet(page, digest).encode("utf-8"))
         pdf_path = pages_dir / name.replace(".html", ".pdf")
         if pdf.enabled and head["tier"] in pdf.tiers and not pdf_path.is_file():
