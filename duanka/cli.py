@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--inbox", required=True, type=Path, help="收件目录")
     run.add_argument("--home", required=True, type=Path, help="工作目录 (状态与发布物)")
     run.add_argument("--as-of", type=_date, default=None, help="批次日期 YYYY-MM-DD (默认今天)")
-    run.add_argument("--rules", type=Path, default=None, help="规则目录 (默认项目 rules/)")
+    run.add_argument("--rules", type=Path, default=None,
+                     help="规则目录 (默认: 工作目录的现行规则版本，否则项目 rules/)")
     run.add_argument("--task-runner", choices=["default", "dask"], default="default",
                      help="读取与规范化的并行方式: default (线程) 或 dask (Dask 工作进程)")
     demo = sub.add_parser("demo", help="在自带样例上运行每一晚, 打印优先级最高的线索包")
@@ -61,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="规则管理")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_sub.add_parser("check", help="检查规则文件: 全部错误一次列出")
-    check.add_argument("dir", nargs="?", type=Path, default=PROJECT_ROOT / "rules")
+    check.add_argument("dir", nargs="?", type=Path, default=None,
+                       help="规则目录 (默认: --home 的现行规则版本，否则项目 rules/)")
     check.add_argument("--home", type=Path, default=None, help="也在该工作目录的数据上试运行规则")
     diff = rules_sub.add_parser("diff", help="用候选规则重新评分上次运行, 列出等级变化和进出前 N 的线索包")
     diff.add_argument("dir", type=Path, help="候选规则目录")
@@ -69,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--top", type=int, default=20)
     backtest = rules_sub.add_parser("backtest", help="按反馈结论统计每条规则的命中与准确率, 并建议权重")
     backtest.add_argument("--home", required=True, type=Path)
+    from duanka.rulestore_cmd import register as register_rulestore
+
+    register_rulestore(rules_sub)
     return parser
 
 
@@ -140,20 +145,20 @@ def cmd_sample(out: Path, seed: int, leads: int, nights: int) -> int:
 
 
 def cmd_rules_check(directory: Path, home: Path | None) -> int:
-    import duckdb
-
     from duanka.score.check import check_rule_set
+    from duanka.score.homeread import HomeUnavailable, open_warehouse
     from duanka.settings import load_settings
     from duanka.yamlcheck import ConfigError
 
     con = None
-    if home is not None:
+    if home is not None and (home / "warehouse.duckdb").exists():
         try:
-            con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True,
-                                 config={"autoinstall_known_extensions": False})
-        except duckdb.Error as exc:
-            print(f"无法读取 {home}/warehouse.duckdb (夜间运行可能正在写入): {exc}", file=sys.stderr)
+            con = open_warehouse(home)
+        except HomeUnavailable as exc:
+            print(str(exc), file=sys.stderr)
             return EXIT_CONFIG
+    elif home is not None:
+        print(f"{home}: 还没有运行过 duanka run，只检查规则文件本身 (no warehouse: files checked only)")
     try:
         problems = check_rule_set(directory, con)
     finally:
@@ -185,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_feedback_args(args)
     if args.command == "sample":
         return cmd_sample(args.out, args.seed, args.leads, args.nights)
+    from duanka.rulestore_cmd import dispatch as dispatch_rulestore
+
+    status = dispatch_rulestore(args)
+    if status is not None:
+        return status
     if args.rules_command == "diff":
         from duanka.score.diff import cmd_rules_diff
 
@@ -193,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         from duanka.score.backtest import cmd_rules_backtest
 
         return cmd_rules_backtest(args.home)
-    return cmd_rules_check(args.dir, args.home)
+    directory = args.dir
+    if directory is None:
+        from duanka.rulestore import rules_for_run
+
+        directory = rules_for_run(args.home, None) if args.home else PROJECT_ROOT / "rules"
+    return cmd_rules_check(directory, args.home)
 
 
 if __name__ == "__main__":

@@ -72,3 +72,24 @@ def test_rules_diff_and_backtest_are_wired_and_refuse_a_missing_home(tmp_path: P
         result = _duanka(*args)
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr + result.stdout and result.stderr.strip()
+
+
+def test_rule_versions_activate_rollback_through_the_real_command_line(tmp_path: Path) -> None:
+    """Activate a changed rules folder, see it listed and checked by default, roll back, refuse a broken one."""
+    home = tmp_path / "home"
+    changed = tmp_path / "changed"
+    shutil.copytree(RULES, changed)
+    readme = changed / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\n本地说明\n", encoding="utf-8")
+    first = _duanka("rules", "activate", str(RULES), "--home", str(home), "--by", "admin1", "--note", "初始")
+    second = _duanka("rules", "activate", str(changed), "--home", str(home), "--by", "admin1", "--note", "改说明")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    listed = _duanka("rules", "versions", "--home", str(home))
+    assert listed.returncode == 0 and "v0001" in listed.stdout and "v0002" in listed.stdout
+    checked = _duanka("rules", "check", "--home", str(home))
+    assert checked.returncode == 0 and "v0002" in checked.stdout, checked.stdout + checked.stderr
+    back = _duanka("rules", "rollback", "v0001", "--home", str(home), "--by", "admin1", "--note", "回退")
+    assert back.returncode == 0, back.stderr
+    assert "v0001" in _duanka("rules", "check", "--home", str(home)).stdout
+    refused = _duanka("rules", "activate", str(_broken_rules(tmp_path)), "--home", str(home), "--by", "admin1")
+    assert refused.returncode == 2 and ".yaml:" in refused.stderr and "Traceback" not in refused.stderr

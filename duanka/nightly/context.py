@@ -15,6 +15,7 @@ from duanka.contract_schema import Contract, load_contract
 from duanka.home import Home, HomeError
 from duanka.publish.settings import PublishSettings, load_publish_settings
 from duanka.publish.settings import settings_path as publish_settings_path
+from duanka.rulestore import RuleStoreError, rules_for_run
 from duanka.score.loader import load_rule_set
 from duanka.score.model import RuleSet
 from duanka.score.units import Units, load_units
@@ -49,11 +50,23 @@ class NightConfig:
     publish: PublishSettings
 
 
+def _rules_dir(home: Home, explicit: Path | str | None, problems: list[str]) -> Path:
+    """An explicit folder wins; else the home's active rule version (admins activate it); else rules/."""
+    try:
+        rules = rules_for_run(home.root, Path(explicit) if explicit else None)
+    except RuleStoreError as exc:
+        problems.append(str(exc))
+        return DEFAULT_RULES
+    if not rules.is_dir():
+        problems.append(f"规则目录不存在或不是目录: {rules}")
+    return rules
+
+
 def preflight(inbox: Path | str, home: Path | str, as_of: date, rules_dir: Path | str | None = None) -> NightConfig:
     """Load and check everything; raise PreflightError with every problem found."""
     problems: list[str] = []
-    inbox, rules = Path(inbox), Path(rules_dir) if rules_dir else DEFAULT_RULES
-    the_home = Home(Path(home))
+    inbox, the_home = Path(inbox), Home(Path(home))
+    rules = _rules_dir(the_home, rules_dir, problems)
     if not inbox.is_dir():
         problems.append(f"收件目录不存在或不是目录: {inbox}")
     try:
