@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     from duanka.feedback_cmd import add_feedback_parser
 
     add_feedback_parser(sub)
+    from duanka.web.cli import register as register_web
+
+    register_web(sub)
     rules = sub.add_parser("rules", help="规则管理")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_sub.add_parser("check", help="检查规则文件: 全部错误一次列出")
@@ -179,6 +182,11 @@ def cmd_rules_check(directory: Path, home: Path | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from duanka.web.cli import dispatch as dispatch_web
+
+    code = dispatch_web(args)
+    if code is not None:
+        return code
     if args.command == "run":
         return cmd_run(args.inbox, args.home, args.as_of or datetime.now(ZoneInfo("Asia/Shanghai")).date(),
                        args.rules, args.task_runner)
