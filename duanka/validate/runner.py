@@ -136,6 +136,19 @@ def validate_staged(staging_db: Path, tables: list[StagedTable], suites: dict[st
         return outcomes
     views = stage_views(staging_db, tables)
     gx = import_gx()
+    # Everything alive now outlives this validation: set it aside, so that the collection that
+    # releases the staging file walks only this run's GX objects (measured 0.2-0.5 s -> 0.02 s).
+    gc.freeze()
+    try:
+        _validate_views(gx, staging_db, views, tables, suites, as_of, outcomes)
+    finally:
+        gc.collect()
+        gc.unfreeze()
+    return outcomes
+
+
+def _validate_views(gx: Any, staging_db: Path, views: dict[str, str], tables: list[StagedTable],
+                    suites: dict[str, Suite], as_of: date, outcomes: dict[str, Outcome]) -> None:
     context = ephemeral_context(gx)
     source = context.data_sources.add_sql(name="staging", connection_string=f"duckdb:///{staging_db}")
     try:
@@ -143,14 +156,12 @@ def validate_staged(staging_db: Path, tables: list[StagedTable], suites: dict[st
             files = {t.table: t for t in tables if t.kind == kind}
             _validate_kind(gx, source, view, files, suites[kind], as_of, outcomes)
     finally:
-        # Release the staging file: the loader attaches it next, in this same process.
+        # Release the staging file: the loader attaches it next, in this same process. GX keeps
+        # the DuckDB connection in reference cycles; the caller's gc.collect() frees them.
         engine = source.get_execution_engine()
         engine.close()
         engine.engine.dispose()
         context.data_sources.delete("staging")
-        del engine, source, context
-        gc.collect()
-    return outcomes
 
 
 def _validate_kind(gx: Any, source: Any, view: str, files: dict[str, StagedTable], suite: Suite, as_of: date,
