@@ -7,9 +7,19 @@ for the network and waits on an intranet machine.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
+
+# DuckDB's own default caches up to 80 % of the machine's memory, which makes a night's footprint
+# depend on the machine; the warehouse gets a fixed budget instead (it spills to disk beyond it, except
+# for aggregates that cannot spill). Both are settings of the deployment, read from the environment:
+# DUANKA_DUCKDB_MEMORY (e.g. "2GB") and DUANKA_DUCKDB_THREADS (0 or unset: one per core). Measured:
+# 2 GB carries linking and a night at 5M leads, but a first full scoring of 5M leads ran out of it
+# (score features' per-lead lists), so the default is 4 GB until that is split into batches.
+MEMORY_ENV, THREADS_ENV = "DUANKA_DUCKDB_MEMORY", "DUANKA_DUCKDB_THREADS"
+DEFAULT_MEMORY = "4GB"
 
 PROVENANCE = """
     _file VARCHAR NOT NULL,
@@ -114,6 +124,15 @@ def _ddl() -> list[str]:
         """CREATE TABLE IF NOT EXISTS validation_results (
             as_of DATE NOT NULL, file VARCHAR NOT NULL, sha256 VARCHAR, kind VARCHAR, check_id VARCHAR,
             success BOOLEAN, severity VARCHAR, reason VARCHAR, unexpected BIGINT, error VARCHAR)""",
+        # Linking keeps its graph between nights, so that a night only redoes what it touched
+        # (duanka/link/incremental.py): the incidence rows, and the lead/case versions last linked.
+        """CREATE TABLE IF NOT EXISTS link_incidence (
+            lead_node VARCHAR, node VARCHAR, kind VARCHAR, lead_kind VARCHAR, issuer VARCHAR, lead_id VARCHAR,
+            person_key VARCHAR, open_date DATE, place VARCHAR, via_case VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS link_linked_leads (
+            lead_kind VARCHAR, issuer VARCHAR, lead_id VARCHAR, issued_at TIMESTAMP, _sha256 VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS link_linked_cases (case_id VARCHAR, reported_at TIMESTAMP, _sha256 VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS link_state (key VARCHAR PRIMARY KEY, value VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS link_edges (src VARCHAR, dst VARCHAR, kind VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS link_hubs (node VARCHAR, node_kind VARCHAR, fan_out INTEGER)""",
         """CREATE TABLE IF NOT EXISTS packet_registry (
@@ -130,6 +149,11 @@ def _ddl() -> list[str]:
         """CREATE TABLE IF NOT EXISTS packet_scores (
             packet_id VARCHAR PRIMARY KEY, priority DOUBLE, tier VARCHAR, unit_code VARCHAR,
             unit_name VARCHAR, category VARCHAR, rules VARCHAR[], rule_set_hash VARCHAR)""",
+        # Scoring keeps what a packet's scores were computed from (duanka/score/scope.py), so that a
+        # night scores again only the packets whose inputs changed.
+        """CREATE TABLE IF NOT EXISTS score_state (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS score_inputs (key VARCHAR, value VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS score_packet_inputs (packet_id VARCHAR, digest VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS rule_hits (
             packet_id VARCHAR, rule_id VARCHAR, rule_version INTEGER, title VARCHAR, explanation VARCHAR,
             points DOUBLE, observed VARCHAR, threshold VARCHAR, evidence VARCHAR)""",
@@ -137,9 +161,22 @@ def _ddl() -> list[str]:
     return statements
 
 
+def engine_config(env: dict[str, str] | None = None) -> dict[str, object]:
+    """DuckDB settings of every warehouse connection: no network, a memory budget, a thread count."""
+    env = dict(os.environ) if env is None else env
+    config: dict[str, object] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                                 "memory_limit": env.get(MEMORY_ENV) or DEFAULT_MEMORY}
+    threads = (env.get(THREADS_ENV) or "0").strip()
+    if not threads.isdigit():
+        raise ValueError(f"{THREADS_ENV} 须为非负整数 (must be a whole number), got {threads!r}")
+    if int(threads) > 0:
+        config["threads"] = int(threads)
+    return config
+
+
 def connect(path: Path | str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with network-reaching features off, and make sure every table exists."""
-    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    config = engine_config()
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     if not read_only:
         for statement in _ddl():

@@ -52,22 +52,41 @@ BRIDGES = {"packet_id": TEXT, "src": TEXT, "dst": TEXT}
 CENTRALITY = {"packet_id": TEXT, "node": TEXT, "score": NUMBER}
 
 
-def packets_to_refresh(con: duckdb.DuckDBPyConnection, changed: set[str]) -> set[str]:
-    """Changed packets plus active packets without stored roles (e.g. a first run)."""
-    missing = con.execute(
-        """SELECT packet_id FROM packet_registry WHERE state = 'active'
-           AND packet_id NOT IN (SELECT packet_id FROM group_roles)"""
-    ).fetchall()
-    return set(changed) | {row[0] for row in missing}
+def packets_to_refresh(con: duckdb.DuckDBPyConnection, changed: set[str], scope: str | None = None,
+                       issued: str | None = None) -> str:
+    """Fill TEMP `_link_refresh` with the packets to analyse, and return its name: `changed` ones, those
+    issued in SQL tonight (`issued`, a table of packet ids), and active packets (of `scope`, when
+    given) without stored roles (e.g. a first run). Built in SQL: a first night at 5M leads has
+    millions of them, which as Python strings cost a gigabyte."""
+    within = f"AND packet_id IN (SELECT packet_id FROM {scope})" if scope else ""
+    con.register("_link_changed_view", pa.table({"packet_id": pa.array(sorted(changed), TEXT)}))
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {solo.REFRESH} AS
+            SELECT packet_id FROM _link_changed_view
+            {f"UNION SELECT packet_id FROM {issued}" if issued else ""}
+            UNION SELECT packet_id FROM packet_registry WHERE state = 'active' {within}
+               AND packet_id NOT IN (SELECT packet_id FROM group_roles)""")
+    finally:
+        con.unregister("_link_changed_view")
+    return solo.REFRESH
 
 
-def write_group_analysis(con: duckdb.DuckDBPyConnection, refresh: set[str]) -> int:
-    """Re-analyse `refresh` packets and store roles, layout and bridges; return how many were analysed."""
-    con.register("_link_refresh_view", pa.table({"packet_id": pa.array(sorted(refresh), TEXT)}))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {solo.REFRESH} AS SELECT * FROM _link_refresh_view")
-    con.unregister("_link_refresh_view")
-    stale = f"packet_id IN (SELECT packet_id FROM {solo.REFRESH}) OR packet_id NOT IN " \
-        "(SELECT packet_id FROM packet_registry WHERE state = 'active')"
+def write_group_analysis(con: duckdb.DuckDBPyConnection, refresh: str, gone: set[str] | None = None) -> int:
+    """Re-analyse the packets of `refresh` (a table of packet ids, from `packets_to_refresh`) and store
+    roles, layout and bridges; return how many were analysed.
+
+    Rows of packets no longer active are removed: those of `gone` (tonight's merged and
+    dissolved ones) when given, else of every inactive packet (a full rebuild)."""
+    if refresh != solo.REFRESH:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {solo.REFRESH} AS SELECT packet_id FROM {refresh}")
+    if gone is None:
+        stale = f"packet_id IN (SELECT packet_id FROM {solo.REFRESH}) OR packet_id NOT IN " \
+            "(SELECT packet_id FROM packet_registry WHERE state = 'active')"
+    else:
+        con.register("_link_gone_view", pa.table({"packet_id": pa.array(sorted(gone), TEXT)}))
+        con.execute("CREATE OR REPLACE TEMP TABLE _link_gone AS SELECT * FROM _link_gone_view")
+        con.unregister("_link_gone_view")
+        stale = f"packet_id IN (SELECT packet_id FROM {solo.REFRESH} UNION ALL SELECT packet_id FROM _link_gone)"
     for table in ("group_roles", "group_layout", "group_bridges"):
         con.execute(f"DELETE FROM {table} WHERE {stale}")
     run_steps(con, [
@@ -89,7 +108,7 @@ def write_group_analysis(con: duckdb.DuckDBPyConnection, refresh: set[str]) -> i
         f"SELECT packet_id FROM {_LAYOUT_BATCH} WHERE batch = {b}")) for b in range(chunks)])
     analysed = int(con.execute(f"SELECT count(*) FROM {solo.SHAPE}").fetchall()[0][0])
     _groups(con)
-    drop_temp(con, [solo.REFRESH, solo.PEDGES, solo.CARDS, solo.SHAPE, solo.CENTRALITY, _BATCH, _BATCH_EDGES, _BATCH_CARDS, _LAYOUT_BATCH])
+    drop_temp(con, [solo.REFRESH, solo.PEDGES, solo.CARDS, solo.SHAPE, solo.CENTRALITY, _BATCH, _BATCH_EDGES, _BATCH_CARDS, _LAYOUT_BATCH, "_link_gone"])
     return analysed
 
 
@@ -127,8 +146,8 @@ def _solo_cycles(con: duckdb.DuckDBPyConnection) -> None:
 def _groups(con: duckdb.DuckDBPyConnection) -> None:
     """Groups of two holders or more: the full NetworkX analysis of `roles.py`, in chunks."""
     rows = {
-        _BATCH_EDGES: "SELECT m.packet_id, e.src, e.dst, e.kind FROM link_edges e "
-                      f"JOIN packet_members m ON m.node = e.src SEMI JOIN {solo.REFRESH} USING (packet_id)",
+        _BATCH_EDGES: "SELECT m.packet_id, e.src, e.dst, e.kind FROM link_edges e JOIN (SELECT * FROM packet_members "
+                      f"SEMI JOIN {solo.REFRESH} USING (packet_id)) m ON m.node = e.src",
         _BATCH_CARDS: f"SELECT packet_id, node, holder, open_date, place FROM {solo.CARDS}",
     }
     for batch in _batches(con, "holders <> 1", rows):

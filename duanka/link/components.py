@@ -35,23 +35,24 @@ def component_labels(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> np.ndarr
     return labels.astype(np.int64)
 
 
-def node_ids_step() -> Step:
+def node_ids_step(edges: str = EDGES) -> Step:
     """Dense integer id per node key, in key order (deterministic)."""
     sql = f"""CREATE OR REPLACE TEMP TABLE {NODE_IDS} AS
     SELECT node, CAST(dense_rank() OVER (ORDER BY node) - 1 AS BIGINT) AS id
-      FROM (SELECT src AS node FROM {EDGES} UNION SELECT dst FROM {EDGES})"""
+      FROM (SELECT src AS node FROM {edges} UNION SELECT dst FROM {edges})"""
     return Step("node_ids", sql, NODE_IDS)
 
 
-def compute_components(con: duckdb.DuckDBPyConnection) -> int:
-    """Write `_link_components(node, component)`; return the number of components.
+def compute_components(con: duckdb.DuckDBPyConnection, edges: str = EDGES) -> int:
+    """Write `_link_components(node, component)` for the graph of `edges`; return the number of components.
 
+    A night passes only the edges of the region it touched (`incremental.py`).
     The component number is the smallest dense id in the component, so it is
     stable for the same graph however SciPy numbers its labels.
     """
-    run_steps(con, [node_ids_step()])
+    run_steps(con, [node_ids_step(edges)])
     arrays = con.execute(
-        f"""SELECT s.id AS s, d.id AS d FROM {EDGES} e
+        f"""SELECT s.id AS s, d.id AS d FROM {edges} e
               JOIN {NODE_IDS} s ON s.node = e.src JOIN {NODE_IDS} d ON d.node = e.dst"""
     ).fetchnumpy()
     n_nodes = int(scalar(con, f"SELECT count(*) FROM {NODE_IDS}"))  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from duanka.link.runner import Step
 
-INCIDENCE = "_link_incidence"
+INCIDENCE = "link_incidence"
 EDGES = "link_edges"
 
 # Holder node from the lead's id type: companies are their own node kind.
@@ -38,59 +38,88 @@ _SIM_CONTEXT = (
 )
 
 
-def _bank_incidence() -> str:
+def _bank_incidence(bank: str = "bank_leads") -> str:
     holder = _HOLDER.format(t="b")
     account = "'account:' || b.account_no"
     return f"""
-    SELECT {account} AS lead_node, {holder} AS node, 'holds' AS kind, {_BANK_CONTEXT} FROM bank_leads b
+    SELECT {account} AS lead_node, {holder} AS node, 'holds' AS kind, {_BANK_CONTEXT}, NULL AS via_case
+      FROM {bank} b
     UNION ALL
-    SELECT {account}, 'phone:' || b.holder_phone, 'reserved_phone', {_BANK_CONTEXT}
-      FROM bank_leads b WHERE nullif(b.holder_phone, '') IS NOT NULL
+    SELECT {account}, 'phone:' || b.holder_phone, 'reserved_phone', {_BANK_CONTEXT}, NULL
+      FROM {bank} b WHERE nullif(b.holder_phone, '') IS NOT NULL
     UNION ALL
-    SELECT {account}, 'device:' || d.value, 'login_device', {_BANK_CONTEXT}
-      FROM bank_leads b, unnest(b.login_device) AS d(value) WHERE nullif(d.value, '') IS NOT NULL
+    SELECT {account}, 'device:' || d.value, 'login_device', {_BANK_CONTEXT}, NULL
+      FROM {bank} b, unnest(b.login_device) AS d(value) WHERE nullif(d.value, '') IS NOT NULL
     UNION ALL
-    SELECT {account}, 'ip:' || i.value, 'login_ip', {_BANK_CONTEXT}
-      FROM bank_leads b, unnest(b.login_ip) AS i(value) WHERE nullif(i.value, '') IS NOT NULL
+    SELECT {account}, 'ip:' || i.value, 'login_ip', {_BANK_CONTEXT}, NULL
+      FROM {bank} b, unnest(b.login_ip) AS i(value) WHERE nullif(i.value, '') IS NOT NULL
     UNION ALL
-    SELECT {account}, 'case:' || c.value, 'case_link', {_BANK_CONTEXT}
-      FROM bank_leads b, unnest(b.case_ids) AS c(value) WHERE nullif(c.value, '') IS NOT NULL"""
+    SELECT {account}, 'case:' || c.value, 'case_link', {_BANK_CONTEXT}, NULL
+      FROM {bank} b, unnest(b.case_ids) AS c(value) WHERE nullif(c.value, '') IS NOT NULL"""
 
 
-def _sim_incidence() -> str:
+def _sim_incidence(sim: str = "sim_leads") -> str:
     holder = _HOLDER.format(t="s")
     phone = "'phone:' || s.msisdn"
     return f"""
-    SELECT {phone} AS lead_node, {holder} AS node, 'holds' AS kind, {_SIM_CONTEXT} FROM sim_leads s
+    SELECT {phone} AS lead_node, {holder} AS node, 'holds' AS kind, {_SIM_CONTEXT}, NULL AS via_case
+      FROM {sim} s
     UNION ALL
-    SELECT {phone}, 'device:' || s.imei, 'imei', {_SIM_CONTEXT}
-      FROM sim_leads s WHERE nullif(s.imei, '') IS NOT NULL
+    SELECT {phone}, 'device:' || s.imei, 'imei', {_SIM_CONTEXT}, NULL
+      FROM {sim} s WHERE nullif(s.imei, '') IS NOT NULL
     UNION ALL
-    SELECT {phone}, 'case:' || c.value, 'case_link', {_SIM_CONTEXT}
-      FROM sim_leads s, unnest(s.case_ids) AS c(value) WHERE nullif(c.value, '') IS NOT NULL"""
+    SELECT {phone}, 'case:' || c.value, 'case_link', {_SIM_CONTEXT}, NULL
+      FROM {sim} s, unnest(s.case_ids) AS c(value) WHERE nullif(c.value, '') IS NOT NULL"""
 
 
-def _case_incidence() -> str:
-    """Both directions count: the case's own account and phone lists, joined to the leads they name."""
+def _case_incidence(cases: str = "cases", bank: str = "bank_leads", sim: str = "sim_leads") -> str:
+    """Both directions count: the case's own account and phone lists, joined to the leads they name.
+
+    `via_case` names the case whose list made the row, so that a re-issued case's rows can be
+    replaced on a later night without touching the leads'."""
     return f"""
     SELECT 'account:' || b.account_no AS lead_node, 'case:' || k.case_id AS node, 'case_link' AS kind,
-           {_BANK_CONTEXT}
-      FROM cases k, unnest(k.accounts) AS a(value) JOIN bank_leads b ON b.account_no = a.value
+           {_BANK_CONTEXT}, k.case_id AS via_case
+      FROM {cases} k, unnest(k.accounts) AS a(value) JOIN {bank} b ON b.account_no = a.value
     UNION ALL
-    SELECT 'phone:' || s.msisdn, 'case:' || k.case_id, 'case_link', {_SIM_CONTEXT}
-      FROM cases k, unnest(k.phones) AS p(value) JOIN sim_leads s ON s.msisdn = p.value
+    SELECT 'phone:' || s.msisdn, 'case:' || k.case_id, 'case_link', {_SIM_CONTEXT}, k.case_id
+      FROM {cases} k, unnest(k.phones) AS p(value) JOIN {sim} s ON s.msisdn = p.value
     UNION ALL
-    SELECT 'phone:' || b.holder_phone, 'case:' || k.case_id, 'case_link', {_BANK_CONTEXT}
-      FROM cases k, unnest(k.phones) AS p(value) JOIN bank_leads b ON b.holder_phone = p.value"""
+    SELECT 'phone:' || b.holder_phone, 'case:' || k.case_id, 'case_link', {_BANK_CONTEXT}, k.case_id
+      FROM {cases} k, unnest(k.phones) AS p(value) JOIN {bank} b ON b.holder_phone = p.value"""
+
+
+def incidence_sql(bank: str = "bank_leads", sim: str = "sim_leads", cases: str = "cases") -> str:
+    """Incidence rows of the leads in `bank`/`sim` and of the cases in `cases`, in both directions.
+
+    With the defaults: every current lead. With tonight's touched leads and cases (see
+    `incremental.py`): the rows they claim, including those of an old case naming a new lead
+    and of a new case naming an old lead."""
+    lead_side = f"{_bank_incidence(bank)} UNION ALL {_sim_incidence(sim)}"
+    if (bank, sim, cases) == ("bank_leads", "sim_leads", "cases"):
+        case_side = _case_incidence()
+    else:
+        case_side = f"{_case_incidence(cases, 'bank_leads', 'sim_leads')} UNION ALL {_case_incidence('cases', bank, sim)}"
+    return f"SELECT DISTINCT * FROM ({lead_side} UNION ALL {case_side})"
 
 
 def incidence_step() -> Step:
-    """Every (lead node, identifier node, edge kind) claim with the claiming lead's context."""
-    sql = f"""CREATE OR REPLACE TEMP TABLE {INCIDENCE} AS
-    SELECT DISTINCT * FROM ({_bank_incidence()}
-    UNION ALL {_sim_incidence()}
-    UNION ALL {_case_incidence()})"""
+    """Every (lead node, identifier node, edge kind) claim with the claiming lead's context, rebuilt.
+
+    `link_incidence` is kept between nights, so that a night only replaces the rows of the
+    leads and cases it touched (`incremental.py`)."""
+    sql = f"""DELETE FROM {INCIDENCE};
+    INSERT INTO {INCIDENCE} {incidence_sql()}"""
     return Step("incidence", sql, INCIDENCE)
+
+
+def edge_rows_sql(hubs_table: str, where: str = "TRUE") -> str:
+    """Connecting edges from the incidence rows matching `where` (alias `i`)."""
+    return f"""SELECT DISTINCT least(i.lead_node, i.node) AS src, greatest(i.lead_node, i.node) AS dst, i.kind
+      FROM {INCIDENCE} i
+     WHERE ({where}) AND (i.kind = 'holds'
+        OR (i.node NOT IN (SELECT node FROM {hubs_table})
+            AND i.lead_node NOT IN (SELECT node FROM {hubs_table})))"""
 
 
 def edges_step(hubs_table: str) -> Step:
@@ -101,11 +130,5 @@ def edges_step(hubs_table: str) -> Step:
     """
     sql = f"""
     DELETE FROM {EDGES};
-    INSERT INTO {EDGES}
-    SELECT DISTINCT least(i.lead_node, i.node) AS src, greatest(i.lead_node, i.node) AS dst, i.kind
-      FROM {INCIDENCE} i
-     WHERE i.kind = 'holds'
-        OR (i.node NOT IN (SELECT node FROM {hubs_table})
-            AND i.lead_node NOT IN (SELECT node FROM {hubs_table}))
-     ORDER BY src, dst, kind;"""
+    INSERT INTO {EDGES} {edge_rows_sql(hubs_table)} ORDER BY src, dst, kind;"""
     return Step("edges", sql, EDGES)

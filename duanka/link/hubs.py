@@ -71,14 +71,19 @@ def _limits_values(limits: dict[str, int], spread_from: dict[str, int]) -> str:
     return f"(VALUES {rows}) AS lim(node_kind, fan_limit, spread_from)"
 
 
-def holders_step(limits: dict[str, int]) -> Step:
-    """One row per (identifier of a hub kind, distinct holder) with the holder's earliest card."""
+def holders_step(limits: dict[str, int], scope: str | None = None) -> Step:
+    """One row per (identifier of a hub kind, distinct holder) with the holder's earliest card.
+
+    `scope` (a table with a `node` column) limits it to those identifiers: a night judges again
+    only the identifiers whose incidence rows it changed."""
     kinds = ", ".join(f"'{kind}'" for kind in sorted(limits))
+    node_in = f"AND node IN (SELECT node FROM {scope})" if scope else ""
+    lead_in = f"WHERE lead_node IN (SELECT node FROM {scope})" if scope else ""
     sql = f"""CREATE OR REPLACE TEMP TABLE {HUB_HOLDERS} AS
     WITH claims AS (
-        SELECT node AS ident, person_key, open_date, place FROM {INCIDENCE} WHERE kind <> 'holds'
+        SELECT node AS ident, person_key, open_date, place FROM {INCIDENCE} WHERE kind <> 'holds' {node_in}
         UNION ALL
-        SELECT lead_node, person_key, open_date, place FROM {INCIDENCE}
+        SELECT lead_node, person_key, open_date, place FROM {INCIDENCE} {lead_in}
     )
     SELECT ident, split_part(ident, ':', 1) AS node_kind, person_key,
            min(open_date) AS open_date, arg_min(place, open_date) AS place
@@ -96,11 +101,13 @@ def _window_max(days: int, partition: str) -> str:
     )
 
 
-def hubs_step(limits: dict[str, int], rule: HubRule = HubRule()) -> Step:
-    """Rewrite `link_hubs`: over-limit identifiers without batch context, spread-out ones under it."""
+def hubs_step(limits: dict[str, int], rule: HubRule = HubRule(), scope: str | None = None) -> Step:
+    """Rewrite `link_hubs` (of the `scope` identifiers only, when given: `holders_step` had the same
+    scope): over-limit identifiers without batch context, spread-out ones under it."""
     share = float(rule.share)
+    where = f" WHERE node IN (SELECT node FROM {scope})" if scope else ""
     sql = f"""
-    DELETE FROM {HUBS};
+    DELETE FROM {HUBS}{where};
     INSERT INTO {HUBS}
     WITH fan AS (
         SELECT h.ident, h.node_kind, count(*) AS fan_out, any_value(lim.fan_limit) AS fan_limit

@@ -14,13 +14,17 @@ night while it grows, and the history of merges and splits is recorded:
 * a packet whose members are in no group any more is `dissolved`.
 
 The id is `DK-<night first issued>-<8 hex of sha1(smallest member node key)>`,
-so a killed and rerun night issues the same ids. Changes per night: one row per
+so a killed and rerun night issues the same ids. A new group that overlaps no
+packet and whose id collides with nothing gets it in SQL (`registry.py`: most
+groups of a first night); the others are planned here, with a salt
+(`#1`, `#2`, ...) on the smallest member key only on a collision. Changes per night: one row per
 packet (`merged` > `split` > `grown` > `changed`); an unchanged packet has no
 row and keeps its `last_changed_as_of`.
 """
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -76,22 +80,25 @@ def group_leads_step() -> Step:
 
 
 def groups_step() -> Step:
-    """Components holding a lead, with size, smallest node and digest (members + lead versions)."""
+    """Components holding a lead, with size, smallest node and digest (members + lead versions).
+
+    The digest is order-free: the XOR of the members' and of the lead versions' 64-bit hashes
+    (with the size compared beside it). `sha256(string_agg(... ORDER BY ...))` built one string
+    per component, 20 s a night at 1M leads, and ran out of a 2 GB DuckDB budget at 5M."""
     sql = f"""CREATE OR REPLACE TEMP TABLE {GROUPS} AS
     WITH members AS (
-        SELECT component, count(*) AS size, min(node) AS min_node,
-               string_agg(node, '|' ORDER BY node) AS nodes
+        SELECT component, count(*) AS size, min(node) AS min_node, bit_xor(hash(node)) AS nodes
           FROM {COMPONENTS} SEMI JOIN {GROUP_LEADS} USING (component) GROUP BY component
     ), versions AS (
-        SELECT component, string_agg(version, '|' ORDER BY version) AS versions
-          FROM {GROUP_LEADS} GROUP BY component
+        SELECT component, bit_xor(hash(version)) AS versions FROM {GROUP_LEADS} GROUP BY component
     )
-    SELECT m.component, m.size, m.min_node, sha256(m.nodes || '#' || v.versions) AS digest
+    SELECT m.component, m.size, m.min_node,
+           printf('%016x%016x', m.nodes, v.versions) AS digest
       FROM members m JOIN versions v USING (component)"""
     return Step("groups", sql, GROUPS)
 
 
-def make_packet_id(as_of: date, min_node: str, taken: set[str]) -> str:
+def make_packet_id(as_of: date, min_node: str, taken: Container[str]) -> str:
     """`DK-YYYYMMDD-XXXXXXXX` from the birth night and smallest member; a salt only on collision."""
     salt = 0
     while True:
@@ -126,12 +133,25 @@ def _change(group: Group, survivor: Packet, shared: int, absorbed: list[str], sp
     return None
 
 
+class _Taken:
+    """Ids taken before tonight's plan (a set, or a lookup in the warehouse) plus those it issues."""
+
+    def __init__(self, before: Container[str]) -> None:
+        self.before, self.issued = before, set()
+
+    def __contains__(self, packet_id: object) -> bool:
+        return packet_id in self.issued or packet_id in self.before
+
+    def add(self, packet_id: str) -> None:
+        self.issued.add(packet_id)
+
+
 def plan_packets(
     as_of: date,
     groups: list[Group],
     packets: list[Packet],
     overlaps: dict[tuple[str, int], int],
-    taken: set[str],
+    taken: Container[str],
 ) -> Plan:
     """Decide ids and changes for tonight's groups (pure: the caller reads and writes the tables)."""
     by_component = {g.component: g for g in groups}
@@ -144,7 +164,7 @@ def plan_packets(
     for packet_id, component in overlaps:
         spread.setdefault(packet_id, []).append(component)
     plan = Plan()
-    taken = set(taken)
+    taken = _Taken(taken)
     survivors: dict[int, Packet] = {}
     for group in sorted(groups, key=lambda g: g.min_node):
         if group.component in claims:

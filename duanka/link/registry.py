@@ -24,48 +24,57 @@ from duanka.link.packets import (
 from duanka.link.runner import Step, run_steps
 
 ASSIGN = "_link_assign"
+CLEAN = "_link_clean"
 OVERLAP = "_link_overlap"
 UNCHANGED = "_link_unchanged"
 
 
-def _unchanged_step() -> Step:
+def _unchanged_step(scope: str) -> Step:
     """Groups that are exactly an active packet (same members, same lead versions): nothing to plan.
 
-    Most groups on most nights; leaving them out keeps the Python planning and the
-    membership rewrite proportional to what tonight's delivery touched.
+    Most groups of the region on most nights (a packet is in the region when a node of
+    a changed edge is in it, e.g. a shared device seen by a new lead that then stays a
+    hub); leaving them out keeps the Python planning and the membership rewrite
+    proportional to what tonight's delivery changed.
     """
     sql = f"""CREATE OR REPLACE TEMP TABLE {OVERLAP} AS
     SELECT m.packet_id, g.component, count(*) AS n
       FROM packet_members m
-      JOIN packet_registry r ON r.packet_id = m.packet_id AND r.state = 'active'
       JOIN _link_components g ON g.node = m.node
-     WHERE g.component IN (SELECT component FROM {GROUPS})
+     WHERE m.packet_id IN (SELECT packet_id FROM {scope})
+       AND g.component IN (SELECT component FROM {GROUPS})
      GROUP BY ALL;
     CREATE OR REPLACE TEMP TABLE {UNCHANGED} AS
     SELECT o.packet_id, o.component
       FROM {OVERLAP} o
       JOIN {GROUPS} g USING (component)
       JOIN packet_registry r USING (packet_id)
-      JOIN (SELECT packet_id, count(*) AS size FROM packet_members GROUP BY packet_id) s USING (packet_id)
+      JOIN (SELECT packet_id, count(*) AS size FROM packet_members
+             WHERE packet_id IN (SELECT packet_id FROM {OVERLAP}) GROUP BY packet_id) s USING (packet_id)
      WHERE o.n = g.size AND o.n = s.size AND r.digest = g.digest"""
     return Step("unchanged", sql, UNCHANGED)
 
 
-def _read_state(con: duckdb.DuckDBPyConnection) -> tuple[list[Group], list[Packet], dict[tuple[str, int], int]]:
-    """Groups, active packets and their overlaps, leaving out the unchanged ones."""
+def _read_state(con: duckdb.DuckDBPyConnection,
+                scope: str) -> tuple[list[Group], list[Packet], dict[tuple[str, int], int]]:
+    """Groups of the region, its active packets and their overlaps, leaving out the unchanged ones."""
     groups = [
         Group(*row)
         for row in con.execute(
             f"""SELECT component, size, min_node, digest FROM {GROUPS}
-                 WHERE component NOT IN (SELECT component FROM {UNCHANGED})"""
+                 WHERE component NOT IN (SELECT component FROM {UNCHANGED})
+                   AND component NOT IN (SELECT component FROM {CLEAN})"""
         ).fetchall()
     ]
     packets = [
         Packet(*row)
         for row in con.execute(
             f"""SELECT r.packet_id, r.first_as_of, r.last_changed_as_of, count(m.node), r.digest
-                 FROM packet_registry r LEFT JOIN packet_members m USING (packet_id)
-                WHERE r.state = 'active' AND r.packet_id NOT IN (SELECT packet_id FROM {UNCHANGED})
+                 FROM (SELECT * FROM packet_registry
+                        WHERE packet_id IN (SELECT packet_id FROM {scope})
+                          AND packet_id NOT IN (SELECT packet_id FROM {UNCHANGED})) r
+                 LEFT JOIN (SELECT * FROM packet_members WHERE packet_id IN (SELECT packet_id FROM {scope})) m
+                      USING (packet_id)
                 GROUP BY ALL"""
         ).fetchall()
     ]
@@ -84,7 +93,7 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Non
     con.unregister(f"{name}_view")
 
 
-def _write(con: duckdb.DuckDBPyConnection, as_of: date, plan: Plan) -> None:
+def _write(con: duckdb.DuckDBPyConnection, as_of: date, plan: Plan, scope: str) -> None:
     columns = list(zip(*plan.registry)) if plan.registry else [[]] * 6
     registry = pa.table(
         {
@@ -121,14 +130,16 @@ def _write(con: duckdb.DuckDBPyConnection, as_of: date, plan: Plan) -> None:
         }
     )
     _register(con, ASSIGN, assign)
-    # Unchanged packets keep their rows; only the others' membership is rewritten.
-    kept = f"packet_id IN (SELECT packet_id FROM {UNCHANGED})"
-    con.execute(f"DELETE FROM packet_members WHERE NOT {kept}")
+    con.execute(f"INSERT INTO {ASSIGN} SELECT component, packet_id FROM {CLEAN}")
+    # Packets outside the region, and unchanged ones in it, keep their rows; only the others'
+    # membership is rewritten.
+    redo = f"packet_id IN (SELECT packet_id FROM {scope} EXCEPT SELECT packet_id FROM {UNCHANGED})"
+    con.execute(f"DELETE FROM packet_members WHERE {redo}")
     con.execute(
         f"""INSERT INTO packet_members SELECT a.packet_id, c.node
               FROM _link_components c JOIN {ASSIGN} a USING (component) ORDER BY a.packet_id, c.node"""
     )
-    con.execute(f"DELETE FROM packet_leads WHERE NOT {kept}")
+    con.execute(f"DELETE FROM packet_leads WHERE {redo}")
     con.execute(
         f"""INSERT INTO packet_leads SELECT a.packet_id, l.lead_kind, l.issuer, l.lead_id
               FROM {GROUP_LEADS} l JOIN {ASSIGN} a USING (component)
@@ -136,14 +147,60 @@ def _write(con: duckdb.DuckDBPyConnection, as_of: date, plan: Plan) -> None:
     )
 
 
-def update_registry(con: duckdb.DuckDBPyConnection, as_of: date) -> Plan:
-    """Match tonight's components to the registry and rewrite membership; needs `_link_components`."""
-    run_steps(con, [group_leads_step(), groups_step(), _unchanged_step()])
-    groups, packets, overlaps = _read_state(con)
-    taken = {row[0] for row in con.execute("SELECT packet_id FROM packet_registry").fetchall()}
-    plan = plan_packets(as_of, groups, packets, overlaps, taken)
-    _write(con, as_of, plan)
+def _clean_step(as_of: date) -> Step:
+    """New groups that overlap no packet and whose id is free and unique tonight: issued in SQL.
+
+    Almost every group of a first night (millions at 5M leads): planning them in Python
+    held millions of objects (6 GB) and took minutes. The rest (splits, merges, growth,
+    id collisions) goes through `plan_packets`."""
+    sql = f"""CREATE OR REPLACE TEMP TABLE {CLEAN} AS
+    WITH fresh AS (
+        SELECT component, min_node, digest,
+               'DK-{as_of:%Y%m%d}-' || upper(substr(sha1(min_node), 1, 8)) AS packet_id
+          FROM {GROUPS}
+         WHERE component NOT IN (SELECT component FROM {OVERLAP})
+    ), counted AS (SELECT *, count(*) OVER (PARTITION BY packet_id) AS same FROM fresh)
+    SELECT component, packet_id, digest FROM counted
+     WHERE same = 1 AND packet_id NOT IN (SELECT packet_id FROM packet_registry)"""
+    return Step("clean_new_groups", sql, CLEAN)
+
+
+class _TakenIds:
+    """Tonight's ids already in the registry or issued in SQL, looked up in the warehouse (few lookups:
+    only groups planned in Python ask)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+        self.con = con
+        self.registry = {row[0] for row in con.execute(
+            "SELECT packet_id FROM packet_registry WHERE packet_id LIKE ?", [f"DK-{as_of:%Y%m%d}-%"]).fetchall()}
+
+    def __contains__(self, packet_id: object) -> bool:
+        if packet_id in self.registry:
+            return True
+        return bool(self.con.execute(f"SELECT count(*) FROM {CLEAN} WHERE packet_id = ?", [packet_id]).fetchall()[0][0])
+
+
+def _write_clean(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
+    con.execute(f"""INSERT OR REPLACE INTO packet_registry
+                    SELECT packet_id, ?::DATE, ?::DATE, 'active', NULL, digest FROM {CLEAN}""", [as_of, as_of])
+    con.execute(f"""INSERT INTO packet_changes
+                    SELECT ?::DATE, c.packet_id, 'new', '新线索包 new packet' FROM {CLEAN} c
+                     WHERE NOT EXISTS (SELECT 1 FROM packet_changes p WHERE p.as_of = ?::DATE
+                                       AND p.packet_id = c.packet_id AND p.change = 'new')
+                     ORDER BY c.packet_id""", [as_of, as_of])
+    return int(con.execute(f"SELECT count(*) FROM {CLEAN}").fetchall()[0][0])
+
+
+def update_registry(con: duckdb.DuckDBPyConnection, as_of: date, scope: str) -> Plan:
+    """Match the region's components to the packets of `scope` (a table of packet ids: the active
+    packets the region touches) and rewrite their membership; needs `_link_components`."""
+    run_steps(con, [group_leads_step(), groups_step(), _unchanged_step(scope), _clean_step(as_of)])
+    groups, packets, overlaps = _read_state(con, scope)
+    # New ids carry tonight's date, so only tonight's ids can collide with one.
+    plan = plan_packets(as_of, groups, packets, overlaps, _TakenIds(con, as_of))
+    plan.new += _write_clean(con, as_of)
+    _write(con, as_of, plan, scope)
     return plan
 
 
-TEMP_TABLES = [GROUP_LEADS, GROUPS, ASSIGN, OVERLAP, UNCHANGED, "_link_registry_plan", "_link_changes_plan"]
+TEMP_TABLES = [GROUP_LEADS, GROUPS, ASSIGN, OVERLAP, UNCHANGED, CLEAN, "_link_registry_plan", "_link_changes_plan"]

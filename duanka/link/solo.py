@@ -49,7 +49,8 @@ def pedges_sql() -> str:
     """Distinct connecting edges (src < dst) of every refreshed packet."""
     return f"""CREATE OR REPLACE TEMP TABLE {PEDGES} AS
     SELECT DISTINCT m.packet_id, e.src, e.dst
-      FROM link_edges e JOIN packet_members m ON m.node = e.src SEMI JOIN {REFRESH} USING (packet_id)"""
+      FROM link_edges e
+      JOIN (SELECT * FROM packet_members SEMI JOIN {REFRESH} USING (packet_id)) m ON m.node = e.src"""
 
 
 def tree_centrality_sql() -> str:

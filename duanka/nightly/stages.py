@@ -123,12 +123,17 @@ def issue(cfg: NightConfig, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "SELECT DISTINCT packet_id FROM packet_changes WHERE as_of = ?", [cfg.as_of]).fetchall()}
     store = casework.connect(cfg.home.casework)
     try:
-        casework.record_issued(store, active, cfg.as_of)
+        # Only packets casework has no event of yet are issued (record_issued leaves the others as they
+        # are): asking casework about each of a province's packets every night cost 37 s at 1M leads.
+        known = {pid for (pid,) in store.execute("SELECT DISTINCT packet_id FROM events").fetchall()}
+        casework.record_issued(store, [row for row in active if row[0] not in known], cfg.as_of)
         statuses = casework.statuses(store)
-        for packet_id, _ in active:
-            if statuses.get(packet_id) == "closed" and packet_id in changed:
+        reopened = False
+        for packet_id in sorted(changed & {row[0] for row in active}):
+            if statuses.get(packet_id) == "closed":
                 casework.reopen(store, packet_id, cfg.as_of, "已办结的团伙出现新线索，重新下发")
-        return casework.statuses(store)
+                reopened = True
+        return casework.statuses(store) if reopened else statuses
     finally:
         store.close()
 

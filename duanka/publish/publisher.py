@@ -24,7 +24,7 @@ from duanka.publish.pdf import PdfUnavailable, print_pages
 from duanka.publish.reference import category_block, load_reference
 from duanka.publish.reports import write_run_reports
 from duanka.publish.settings import PublishSettings, load_publish_settings, settings_path
-from duanka.publish.views import fetch_views
+from duanka.publish.views import iter_views
 
 log = logging.getLogger(__name__)
 
@@ -70,33 +70,33 @@ def _publish_pages(con: duckdb.DuckDBPyConnection, home: Path,
     """
     pages_dir = home / "packets" / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
-    views = fetch_views(con, night.as_of)
     entries, extra, unit_names, to_print, kept = [], {}, {}, [], 0
     pdf = night.settings.pdf
-    for head in views.packets:
-        status = night.statuses.get(head["packet_id"], "issued")
-        if status not in OPEN_STATUSES:
-            continue  # closed (or unknown) packets leave the index
-        page = build_page(head, views, status, _lifecycle(head, night))
-        digest = page_digest(page)
-        name = page_name(head["packet_id"], digest)
-        model_path = pages_dir / model_name(name)
-        if (pages_dir / name).is_file() and model_path.is_file():
-            kept += 1
-        else:
-            # The page model beside the page: the web app renders the same content from it, masked
-            # until an investigator reveals an identifier (it never opens the warehouse).
-            write_atomic(model_path, json.dumps({"digest": digest, "page": page}, ensure_ascii=False,
-                                                default=str).encode("utf-8"))
-            write_atomic(pages_dir / name, render_packet(page, digest).encode("utf-8"))
-        pdf_path = pages_dir / name.replace(".html", ".pdf")
-        if pdf.enabled and head["tier"] in pdf.tiers and not pdf_path.is_file():
-            to_print.append((pages_dir / name, pdf_path))
-        entries.append(index_entry(page, views, head["changed"], f"packets/pages/{name}"))
-        extra[head["packet_id"]] = {"deadline": page["deadline"],
-                                    "pdf": f"packets/pages/{pdf_path.name}" if pdf.enabled and head["tier"] in pdf.tiers
-                                    else None}
-        unit_names[head["unit_code"]] = head["unit_name"]
+    for views in iter_views(con, night.as_of):  # chunks of packets: memory stays bounded
+        for head in views.packets:
+            status = night.statuses.get(head["packet_id"], "issued")
+            if status not in OPEN_STATUSES:
+                continue  # closed (or unknown) packets leave the index
+            page = build_page(head, views, status, _lifecycle(head, night))
+            digest = page_digest(page)
+            name = page_name(head["packet_id"], digest)
+            model_path = pages_dir / model_name(name)
+            if (pages_dir / name).is_file() and model_path.is_file():
+                kept += 1
+            else:
+                # The page model beside the page: the web app renders the same content from it, masked
+                # until an investigator reveals an identifier (it never opens the warehouse).
+                write_atomic(model_path, json.dumps({"digest": digest, "page": page}, ensure_ascii=False,
+                                                    default=str).encode("utf-8"))
+                write_atomic(pages_dir / name, render_packet(page, digest).encode("utf-8"))
+            pdf_path = pages_dir / name.replace(".html", ".pdf")
+            if pdf.enabled and head["tier"] in pdf.tiers and not pdf_path.is_file():
+                to_print.append((pages_dir / name, pdf_path))
+            entries.append(index_entry(page, views, head["changed"], f"packets/pages/{name}"))
+            extra[head["packet_id"]] = {"deadline": page["deadline"],
+                                        "pdf": f"packets/pages/{pdf_path.name}" if pdf.enabled and head["tier"] in pdf.tiers
+                                        else None}
+            unit_names[head["unit_code"]] = head["unit_name"]
     entries.sort(key=lambda e: (-e["priority"], e["packet_id"]))
     return entries, extra, unit_names, to_print, kept
 

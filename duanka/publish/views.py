@@ -7,6 +7,7 @@ packet. Only active packets (`packet_registry.state = 'active'`) are read.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,7 +20,7 @@ ACTIVE = "(SELECT packet_id FROM packet_registry WHERE state = 'active')"
 HOLDER_NODE = "CASE WHEN holder_id_type = 'USCC' THEN 'company:' ELSE 'person:' END || person_key"
 
 
-def packets_sql() -> str:
+def packets_sql(packets: str = ACTIVE) -> str:
     """Header facts of every open packet; a packet not (yet) scored is listed with priority 0."""
     return f"""
         SELECT r.packet_id, r.first_as_of, r.last_changed_as_of,
@@ -30,83 +31,83 @@ def packets_sql() -> str:
                EXISTS (SELECT 1 FROM packet_changes c
                        WHERE c.packet_id = r.packet_id AND c.as_of = $as_of) AS changed
         FROM packet_registry r LEFT JOIN packet_scores s USING (packet_id)
-        WHERE r.packet_id IN {ACTIVE}
+        WHERE r.packet_id IN {packets}
         ORDER BY r.packet_id"""
 
 
-def bank_leads_sql() -> str:
+def bank_leads_sql(packets: str = ACTIVE) -> str:
     return f"""
         SELECT pl.packet_id, {HOLDER_NODE} AS holder_node, b.*
         FROM packet_leads pl
         JOIN bank_leads b ON pl.lead_kind = 'bank' AND b.issuer = pl.issuer AND b.lead_id = pl.lead_id
-        WHERE pl.packet_id IN {ACTIVE}
+        WHERE pl.packet_id IN {packets}
         ORDER BY pl.packet_id, b.open_date, b.account_no, b.lead_id"""
 
 
-def sim_leads_sql() -> str:
+def sim_leads_sql(packets: str = ACTIVE) -> str:
     return f"""
         SELECT pl.packet_id, {HOLDER_NODE} AS holder_node, s.*
         FROM packet_leads pl
         JOIN sim_leads s ON pl.lead_kind = 'sim' AND s.issuer = pl.issuer AND s.lead_id = pl.lead_id
-        WHERE pl.packet_id IN {ACTIVE}
+        WHERE pl.packet_id IN {packets}
         ORDER BY pl.packet_id, s.open_date, s.msisdn, s.lead_id"""
 
 
-def cases_sql() -> str:
+def cases_sql(packets: str = ACTIVE) -> str:
     """Cases that are member nodes of the packet or named in its leads' `case_ids` (both directions count)."""
     return f"""
         WITH linked AS (
             SELECT packet_id, substr(node, 6) AS case_id FROM packet_members
-            WHERE node LIKE 'case:%' AND packet_id IN {ACTIVE}
+            WHERE node LIKE 'case:%' AND packet_id IN {packets}
             UNION
             SELECT pl.packet_id, unnest(b.case_ids) FROM packet_leads pl
             JOIN bank_leads b ON pl.lead_kind = 'bank' AND b.issuer = pl.issuer AND b.lead_id = pl.lead_id
-            WHERE pl.packet_id IN {ACTIVE}
+            WHERE pl.packet_id IN {packets}
             UNION
             SELECT pl.packet_id, unnest(s.case_ids) FROM packet_leads pl
             JOIN sim_leads s ON pl.lead_kind = 'sim' AND s.issuer = pl.issuer AND s.lead_id = pl.lead_id
-            WHERE pl.packet_id IN {ACTIVE})
+            WHERE pl.packet_id IN {packets})
         SELECT l.packet_id, c.case_id, c.reported_at, c.region, c.fraud_type, c.loss,
                coalesce(c.accounts, []) AS accounts, coalesce(c.phones, []) AS phones, c._file, c._row
         FROM linked l JOIN cases c USING (case_id)
         ORDER BY l.packet_id, c.reported_at, c.case_id"""
 
 
-def members_sql() -> str:
+def members_sql(packets: str = ACTIVE) -> str:
     """Every member node with its role (nodes without a role row are plain members) and its place in the picture."""
     return f"""
         SELECT m.packet_id, m.node, coalesce(r.role, 'member') AS role, coalesce(r.score, 0) AS role_score,
                g.x, g.y
-        FROM (SELECT DISTINCT packet_id, node FROM packet_members WHERE packet_id IN {ACTIVE}) m
+        FROM (SELECT DISTINCT packet_id, node FROM packet_members WHERE packet_id IN {packets}) m
         LEFT JOIN (SELECT packet_id, node, arg_max(role, score) AS role, max(score) AS score
-                   FROM group_roles GROUP BY packet_id, node) r USING (packet_id, node)
-        LEFT JOIN group_layout g USING (packet_id, node)
+                   FROM group_roles WHERE packet_id IN {packets} GROUP BY packet_id, node) r USING (packet_id, node)
+        LEFT JOIN (SELECT * FROM group_layout WHERE packet_id IN {packets}) g USING (packet_id, node)
         ORDER BY m.packet_id, m.node"""
 
 
-def edges_sql() -> str:
+def edges_sql(packets: str = ACTIVE) -> str:
     """Tonight's connecting edges whose both ends belong to the same open packet."""
     return f"""
         SELECT DISTINCT a.packet_id, e.src, e.dst, e.kind
-        FROM link_edges e
-        JOIN packet_members a ON a.node = e.src
-        JOIN packet_members b ON b.node = e.dst AND b.packet_id = a.packet_id
-        WHERE a.packet_id IN {ACTIVE}
+        FROM (SELECT * FROM packet_members WHERE packet_id IN {packets}) a
+        JOIN link_edges e ON a.node = e.src
+        JOIN (SELECT * FROM packet_members WHERE packet_id IN {packets}) b
+             ON b.node = e.dst AND b.packet_id = a.packet_id
         ORDER BY a.packet_id, e.src, e.dst, e.kind"""
 
 
-def rule_hits_sql() -> str:
+def rule_hits_sql(packets: str = ACTIVE) -> str:
     return f"""
         SELECT packet_id, rule_id, rule_version, title, explanation, points, observed, threshold, evidence
-        FROM rule_hits WHERE packet_id IN {ACTIVE}
+        FROM rule_hits WHERE packet_id IN {packets}
         ORDER BY packet_id, points DESC, rule_id"""
 
 
-def changes_sql() -> str:
+def changes_sql(packets: str = ACTIVE) -> str:
     """The packet's change history up to tonight, newest first."""
     return f"""
         SELECT packet_id, as_of, change, detail FROM packet_changes
-        WHERE packet_id IN {ACTIVE} AND as_of <= $as_of
+        WHERE packet_id IN {packets} AND as_of <= $as_of
         ORDER BY packet_id, as_of DESC, change, detail"""
 
 
@@ -146,14 +147,36 @@ class NightViews:
         return self.sections[section].get(packet_id, [])
 
 
-def fetch_views(con: duckdb.DuckDBPyConnection, as_of: date) -> NightViews:
-    """All open packets' header rows, and each section's rows grouped by packet."""
+def fetch_views(con: duckdb.DuckDBPyConnection, as_of: date, packets: str = ACTIVE) -> NightViews:
+    """The header rows of `packets` (default: every open packet), and each section's rows grouped by packet."""
     params = {"as_of": as_of}
-    views = NightViews(packets=fetch(con, packets_sql(), params))
+    views = NightViews(packets=fetch(con, packets_sql(packets), params))
     for name, build in SECTIONS.items():
         grouped: dict[str, list] = defaultdict(list)
-        for row in fetch(con, build(), params):
+        for row in fetch(con, build(packets), params):
             grouped[row.pop("packet_id")].append(row)
         views.sections[name] = grouped
     views.hubs = {row["node"] for row in fetch(con, hubs_sql())}
     return views
+
+
+CHUNK = "publish_chunk"
+
+
+def iter_views(con: duckdb.DuckDBPyConnection, as_of: date, chunk: int = 50_000) -> Iterator[NightViews]:
+    """`fetch_views` of every open packet, `chunk` packets at a time in packet-id order.
+
+    Publishing a province's history at once held every lead, member and edge as
+    Python dicts (several GB at a million leads); a chunk bounds that, and each
+    section query still reads one chunk's packets in one go."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE publish_order AS
+        SELECT packet_id, (row_number() OVER (ORDER BY packet_id) - 1) // {int(chunk)} AS part FROM {ACTIVE}""")
+    parts = con.execute("SELECT coalesce(max(part) + 1, 0) FROM publish_order").fetchall()[0][0]
+    try:
+        for part in range(parts):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {CHUNK} AS SELECT packet_id FROM publish_order WHERE part = ?",
+                        [part])
+            yield fetch_views(con, as_of, f"(SELECT packet_id FROM {CHUNK})")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {CHUNK}")
+        con.execute("DROP TABLE IF EXISTS publish_order")

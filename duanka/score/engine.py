@@ -13,6 +13,7 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
+from duanka.score import scope
 from duanka.score.features import PACKET_FEATURES, build_features
 from duanka.score.model import Rule, RuleSet
 from duanka.score.priority import category, priority, tier
@@ -34,6 +35,8 @@ class ScoreReport:
     rule_set_hash: str = ""
     fired: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    rescored: int = 0  # packets scored tonight (the others kept their scores)
+    full: bool = True
 
 
 def number_text(value: float) -> str:
@@ -142,36 +145,55 @@ def _score_rows(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: Sco
 
 
 def compute_scores(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: ScoringSettings,
-                   units: Units, as_of: date) -> tuple[pa.Table, ScoreReport]:
-    """Score every active packet without writing: packet_scores rows, and TEMP score_hit_stage.
+                   units: Units, as_of: date, scope: str | None = None) -> tuple[pa.Table, ScoreReport]:
+    """Score every active packet (or those of `scope`, a table of packet ids) without writing:
+    packet_scores rows, and TEMP score_hit_stage.
 
     Works on a read-only warehouse (only TEMP tables are created), which is what
     `rules diff` needs while the last run's scores stay untouched.
     """
     report = ScoreReport(rule_set_hash=rule_set.hash)
-    build_features(con, as_of)
+    build_features(con, as_of, scope)
     report.fired = evaluate(con, rule_set)
     return _score_rows(con, rule_set, settings, units, report), report
 
 
 def score_packets(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: ScoringSettings,
-                  units: Units, as_of: date) -> ScoreReport:
-    """Rewrite packet_scores and rule_hits for every active packet, in one transaction."""
+                  units: Units, as_of: date, full: bool = False) -> ScoreReport:
+    """Rewrite packet_scores and rule_hits of the packets whose inputs changed, in one transaction.
+
+    `scope.py` decides which: every active packet on a first run, with a new rule set,
+    settings or units, or with `full=True`; else those whose members, lead versions,
+    shared identifiers, hubs, cases or holders' ages changed. The others keep their rows,
+    which equal what scoring them again would give (tested against full runs).
+    """
     started = time.perf_counter()
-    scores, report = compute_scores(con, rule_set, settings, units, as_of)
+    stamp = scope.fingerprint(rule_set, settings, units)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM rule_hits")
-        con.execute("DELETE FROM packet_scores")
+        everything = scope.choose_scope(con, stamp, as_of) or full
+        if full:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE {scope.SCOPE} AS
+                            SELECT packet_id FROM packet_registry WHERE state = 'active'""")
+        scores, report = compute_scores(con, rule_set, settings, units, as_of, None if everything else scope.SCOPE)
+        redo = "TRUE" if everything else (
+            f"packet_id IN (SELECT packet_id FROM {scope.SCOPE}) "
+            "OR packet_id NOT IN (SELECT packet_id FROM packet_registry WHERE state = 'active')")
+        con.execute(f"DELETE FROM rule_hits WHERE {redo}")
+        con.execute(f"DELETE FROM packet_scores WHERE {redo}")
         con.execute(f"""INSERT INTO rule_hits SELECT packet_id, rule_id, rule_version, title, explanation,
                         points, observed, threshold, evidence FROM {_STAGE} ORDER BY packet_id, rule_id""")
         con.register("score_rows", scores)
         con.execute("INSERT INTO packet_scores SELECT * FROM score_rows")
         con.unregister("score_rows")
+        scope.remember_inputs(con, stamp, as_of, everything)
+        scope.drop_scope(con)
         con.execute("COMMIT")
-    except Exception:
+    except BaseException:
         con.execute("ROLLBACK")
         raise
+    report.rescored, report.full = report.packets, everything
+    report.packets = con.execute("SELECT count(*) FROM packet_scores").fetchone()[0]
     report.hits = con.execute("SELECT count(*) FROM rule_hits").fetchone()[0]
     report.seconds = round(time.perf_counter() - started, 3)
     return report

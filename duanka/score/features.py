@@ -134,13 +134,19 @@ PACKET_FEATURE_TYPES: dict[str, str] = {feature.name: feature.sql_type for featu
 _SOURCE = {"n_cases": "c", "total_loss": "c", "n_hub_identifiers": "h"}
 
 
-def _lead_base_sql() -> str:
-    """Every lead of an active packet, bank and sim in one shape."""
-    return """
+def _active(scope: str | None) -> str:
+    """The packets to score: every active one, or those of `scope` (a table of packet ids)."""
+    within = f" AND packet_id IN (SELECT packet_id FROM {scope})" if scope else ""
+    return f"(SELECT packet_id FROM packet_registry WHERE state = 'active'{within})"
+
+
+def _lead_base_sql(scope: str | None = None) -> str:
+    """Every lead of an active packet (of `scope`), bank and sim in one shape."""
+    return f"""
     CREATE OR REPLACE TEMP TABLE score_lead_base AS
     WITH pl AS (
         SELECT DISTINCT p.packet_id, p.lead_kind, p.issuer, p.lead_id
-        FROM packet_leads p JOIN packet_registry r ON r.packet_id = p.packet_id AND r.state = 'active'
+        FROM packet_leads p WHERE p.packet_id IN {_active(scope)}
     ), base AS (
         SELECT 'bank' AS lead_kind, issuer, lead_id, _file AS file, _row AS "row", reason, person_key,
                holder_id_type, account_kind AS kind, status, open_channel, account_no,
@@ -229,12 +235,14 @@ def _leads_sql(as_of: date) -> str:
     CREATE OR REPLACE TEMP TABLE score_leads AS
     WITH phone_holders AS (
         SELECT holder_phone AS phone, count(DISTINCT person_key) AS n FROM bank_leads
-        WHERE holder_phone IS NOT NULL GROUP BY 1
+        WHERE holder_phone IN (SELECT reserved_phone FROM score_lead_base) GROUP BY 1
     ), device_use AS (
         SELECT unnest(login_device) AS device, person_key FROM bank_leads
         UNION ALL SELECT imei, person_key FROM sim_leads WHERE imei IS NOT NULL
     ), device_holders AS (
-        SELECT device, count(DISTINCT person_key) AS n FROM device_use GROUP BY 1
+        -- counted over the whole warehouse, for the devices the scored leads use
+        SELECT device, count(DISTINCT person_key) AS n FROM device_use
+        WHERE device IN (SELECT unnest(devices) FROM score_lead_base) GROUP BY 1
     ), lead_device AS (
         SELECT b.lead_seq, max(d.n) AS n
         FROM (SELECT lead_seq, unnest(devices) AS device FROM score_lead_base) b
@@ -287,8 +295,8 @@ def _leads_sql(as_of: date) -> str:
     """
 
 
-def _packet_sql() -> str:
-    """score_features: one row per active packet; no lead or no data means 0, never NULL."""
+def _packet_sql(scope: str | None = None) -> str:
+    """score_features: one row per active packet (of `scope`); no lead or no data means 0, never NULL."""
     columns = []
     for feature in PACKET_FEATURES:
         source = _SOURCE.get(feature.name, "g" if feature.name.startswith("role_") else "l")
@@ -300,7 +308,7 @@ def _packet_sql() -> str:
 
     return f"""
     CREATE OR REPLACE TEMP TABLE score_features AS
-    WITH active AS (SELECT packet_id FROM packet_registry WHERE state = 'active'),
+    WITH active AS {_active(scope)},
     l_agg AS (SELECT l.packet_id, {agg('l')} FROM score_leads l GROUP BY 1),
     c_agg AS (
         SELECT packet_id, {agg('c')} FROM (
@@ -310,7 +318,8 @@ def _packet_sql() -> str:
     h_agg AS (
         SELECT b.packet_id, {agg('h')} FROM score_lead_nodes n JOIN link_hubs h USING (node)
         JOIN score_lead_base b USING (lead_seq) GROUP BY 1),
-    g_agg AS (SELECT g.packet_id, {agg('g')} FROM group_roles g GROUP BY 1)
+    g_agg AS (SELECT g.packet_id, {agg('g')} FROM group_roles g WHERE g.packet_id IN (SELECT packet_id FROM active)
+              GROUP BY 1)
     SELECT a.packet_id, {', '.join(columns)}
     FROM active a LEFT JOIN l_agg USING (packet_id) LEFT JOIN c_agg USING (packet_id)
     LEFT JOIN h_agg USING (packet_id) LEFT JOIN g_agg USING (packet_id)
@@ -318,14 +327,17 @@ def _packet_sql() -> str:
     """
 
 
-def feature_sql(as_of: date) -> list[str]:
-    """The statements that build the feature tables, in order (pure: no connection needed)."""
-    return [_lead_base_sql(), _lead_nodes_sql(), _lead_cases_sql(), _leads_sql(as_of), _packet_sql()]
+def feature_sql(as_of: date, scope: str | None = None) -> list[str]:
+    """The statements that build the feature tables, in order (pure: no connection needed).
+
+    `scope` (a table of packet ids) limits them to those packets: a night scores only the
+    packets whose inputs changed (`scope.py`)."""
+    return [_lead_base_sql(scope), _lead_nodes_sql(), _lead_cases_sql(), _leads_sql(as_of), _packet_sql(scope)]
 
 
-def build_features(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+def build_features(con: duckdb.DuckDBPyConnection, as_of: date, scope: str | None = None) -> None:
     """Run `feature_sql` on `con`: leaves TEMP tables score_leads and score_features."""
-    for statement in feature_sql(as_of):
+    for statement in feature_sql(as_of, scope):
         con.execute(statement)
 
 
