@@ -32,3 +32,5 @@ def print_top_packets(home: Path, as_of: str, top: int = 10) -> None:
     print()
     print(f"索引页 (index page): {(day / 'index.html').resolve()}")
     print(f"运行摘要 (summary):  {(home / 'runs' / as_of / 'summary.json').resolve()}")
+    print("网页工作台 (web app): .venv/bin/duanka users add NAME --role investigator --unit UNIT "
+          f"--home {home} ; .venv/bin/duanka serve --home {home}")
