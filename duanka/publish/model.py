@@ -123,7 +123,7 @@ def _cases(cases: list[dict]) -> list[dict]:
              "source": f"{c['_file']} 第{c['_row']}行"} for c in cases]
 
 
-def _timeline(bank: list[dict], sim: list[dict], cases: list[dict], history: list[dict]) -> list[dict]:
+def timeline_rows(bank: list[dict], sim: list[dict], cases: list[dict], history: list[dict]) -> list[dict]:
     """Openings, cases and status events in date order: a burst of openings just before the cases is
     the typical story, and what the unit did about it follows."""
     events = []
@@ -200,7 +200,7 @@ def build_page(head: dict, views: NightViews, status: str, casework: dict | None
                      "latest": c["as_of"] == latest} for c in changes],
         "persons": persons, "accounts": _accounts(bank), "phones": _phones(sim),
         "devices": _devices(bank, sim, set(roles), views.hubs), "cases": _cases(cases),
-        "timeline": _timeline(bank, sim, cases, extra.get("history", [])),
+        "timeline": timeline_rows(bank, sim, cases, extra.get("history", [])),
         "graph": _graph(members, views.rows("edges", pid), names),
     }
 

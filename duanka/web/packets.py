@@ -19,7 +19,7 @@ from pathlib import Path
 from duanka.casework import FIGURES
 from duanka.publish import labels as L
 from duanka.publish import lifecycle
-from duanka.publish.model import _timeline
+from duanka.publish.model import timeline_rows
 from duanka.publish.pages import model_name
 from duanka.publish.settings import TIERS, DeadlineSettings
 
@@ -155,7 +155,7 @@ def live_page(page: dict, events: list[dict], today: date, at_risk: int = Deadli
     history = lifecycle.history(events)
     live["history"] = history
     live["deadline"] = live_deadline(page.get("deadline"), page["tier"], events, today, at_risk)
-    handled = _timeline([], [], [], history)  # the same words the night writes for a status event
+    handled = timeline_rows([], [], [], history)  # the same words the night writes for a status event
     others = [t for t in page.get("timeline", []) if t["event"] != "处置"]
     live["timeline"] = sorted(handled + others, key=lambda t: t["date"])
     return live
