@@ -18,8 +18,7 @@ from duanka.nightly.context import PreflightError, preflight
 from duanka.progress import Progress
 from duanka.rulestore import RuleStore
 from duanka.rulestore_cmd import dispatch, register
-from duanka.score import load_rule_set, load_units, score_packets
-from duanka.settings import ScoringSettings
+from duanka.score import load_rule_set
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_HASH = load_rule_set(ROOT / "rules").hash
@@ -44,14 +43,7 @@ def world() -> World:
 def scored_home(tmp_path_factory) -> Path:
     """A home whose last run scored three packets with the project's rules."""
     w = world()
-    score_packets(w.con, load_rule_set(ROOT / "rules"), ScoringSettings(),
-                  load_units(ROOT / "data" / "reference" / "units.csv"), AS_OF)
-    w.con.execute("INSERT INTO ingest_files (sha256, file, status, as_of) VALUES ('x', 'f', 'loaded', ?)", [AS_OF])
-    folder = tmp_path_factory.mktemp("home")
-    w.con.execute(f"ATTACH '{folder / 'warehouse.duckdb'}' AS disk")
-    w.con.execute("COPY FROM DATABASE memory TO disk")
-    w.con.execute("DETACH disk")
-    return folder
+    return w.save_scored_home(tmp_path_factory.mktemp("home"))
 
 
 def test_preflight_follows_the_active_version_and_explicit_rules_win(tmp_path):

@@ -15,12 +15,8 @@ from test_score_world import AS_OF, World
 from duanka.score import (
     cmd_rules_diff,
     format_rules_diff,
-    load_rule_set,
-    load_units,
     rules_diff,
-    score_packets,
 )
-from duanka.settings import ScoringSettings
 from duanka.warehouse import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,14 +43,7 @@ def home(tmp_path_factory) -> Path:
     w = World(seed=11)
     for build in (build_gang, build_dormant_gang, build_busy_shop, build_traveller):
         build(w)
-    score_packets(w.con, load_rule_set(ROOT / "rules"), ScoringSettings(),
-                  load_units(ROOT / "data" / "reference" / "units.csv"), AS_OF)
-    w.con.execute("INSERT INTO ingest_files (sha256, file, status, as_of) VALUES ('x', 'f', 'loaded', ?)", [AS_OF])
-    folder = tmp_path_factory.mktemp("home")
-    w.con.execute(f"ATTACH '{folder / 'warehouse.duckdb'}' AS disk")
-    w.con.execute("COPY FROM DATABASE memory TO disk")
-    w.con.execute("DETACH disk")
-    return folder
+    return w.save_scored_home(tmp_path_factory.mktemp("home"))
 
 
 def published(home: Path) -> list[tuple]:

@@ -151,9 +151,7 @@ def test_check_rule_set_clean_on_starter_rules_and_readonly_warehouse(tmp_path: 
     p = world.person(age=20)
     world.bank("P1", p, holder_phone="13800000000", inflow_30d=1e5, outflow_30d=1e5)
     path = tmp_path / "warehouse.duckdb"
-    world.con.execute(f"ATTACH '{path}' AS disk")
-    world.con.execute("COPY FROM DATABASE memory TO disk")
-    world.con.execute("DETACH disk")
+    world.save(path)
     assert check_rule_set(ROOT / "rules") == []
     readonly = connect(path, read_only=True)
     assert check_rule_set(ROOT / "rules", readonly, AS_OF) == []

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from pathlib import Path
 
 from duanka.warehouse import connect
+
+ROOT = Path(__file__).resolve().parents[1]
 
 AS_OF = date(2026, 11, 20)
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -100,6 +103,24 @@ class World:
 
     def hub(self, node: str) -> None:
         self.con.execute("INSERT INTO link_hubs VALUES (?, ?, 99)", [node, node.split(":")[0]])
+
+    def save(self, path: Path) -> None:
+        """Copy the in-memory warehouse to `path`, as a home's warehouse.duckdb."""
+        self.con.execute(f"ATTACH '{path}' AS disk")
+        self.con.execute("COPY FROM DATABASE memory TO disk")
+        self.con.execute("DETACH disk")
+
+    def save_scored_home(self, folder: Path) -> Path:
+        """Score with the project's rules as the last run (AS_OF) and save the warehouse into `folder`."""
+        from duanka.score import load_rule_set, load_units, score_packets
+        from duanka.settings import ScoringSettings
+
+        score_packets(self.con, load_rule_set(ROOT / "rules"), ScoringSettings(),
+                      load_units(ROOT / "data" / "reference" / "units.csv"), AS_OF)
+        self.con.execute("INSERT INTO ingest_files (sha256, file, status, as_of) VALUES ('x', 'f', 'loaded', ?)",
+                         [AS_OF])
+        self.save(folder / "warehouse.duckdb")
+        return folder
 
 
 def test_ric_check_character_matches_stdnum():
