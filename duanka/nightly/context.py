@@ -7,6 +7,7 @@ and rule id, and the exit status says the run could not start.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -62,6 +63,32 @@ def _rules_dir(home: Home, explicit: Path | str | None, problems: list[str]) -> 
     return rules
 
 
+def _load_all(loaders: tuple[tuple[str, Callable[[], object]], ...], problems: list[str]) -> dict[str, object]:
+    """Run every loader; what loads is returned by name, what does not adds its problems (all at once)."""
+    loaded: dict[str, object] = {}
+    for name, loader in loaders:
+        try:
+            loaded[name] = loader()
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        except OSError as exc:
+            problems.append(f"无法读取配置 ({name}): {exc}")
+    return loaded
+
+
+def load_rules_folder(rules: Path, problems: list[str]) -> dict[str, object]:
+    """What a night takes from a rules folder: `rule_set`, `settings` and `publish` (publish.yaml).
+
+    The one place that says what a valid rules folder is: the nightly preflight and the rule store's
+    check of an admin's draft both call it, so a draft passes exactly when a night would start with it.
+    """
+    return _load_all((
+        ("settings", lambda: load_settings(rules / "settings.yaml")),
+        ("rule_set", lambda: load_rule_set(rules)),
+        ("publish", lambda: load_publish_settings(publish_settings_path(rules))),
+    ), problems)
+
+
 def preflight(inbox: Path | str, home: Path | str, as_of: date, rules_dir: Path | str | None = None) -> NightConfig:
     """Load and check everything; raise PreflightError with every problem found."""
     problems: list[str] = []
@@ -73,22 +100,13 @@ def preflight(inbox: Path | str, home: Path | str, as_of: date, rules_dir: Path 
         the_home.ensure()
     except HomeError as exc:
         problems.append(str(exc))
-    loaded: dict[str, object] = {}
     units_path = the_home.units_override if the_home.units_override.exists() else DEFAULT_UNITS
-    for name, loader in (
-        ("settings", lambda: load_settings(rules / "settings.yaml")),
-        ("rule_set", lambda: load_rule_set(rules)),
+    loaded = load_rules_folder(rules, problems)
+    loaded.update(_load_all((
         ("units", lambda: load_units(units_path)),
         ("contract", lambda: load_contract()),
         ("suites", lambda: load_suites()),
-        ("publish", lambda: load_publish_settings(publish_settings_path(rules))),
-    ):
-        try:
-            loaded[name] = loader()
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-        except OSError as exc:
-            problems.append(f"无法读取配置 ({name}): {exc}")
+    ), problems))
     if problems:
         raise PreflightError(problems)
     return NightConfig(inbox=inbox, home=the_home, as_of=as_of, rules_dir=rules, **loaded)  # type: ignore[arg-type]

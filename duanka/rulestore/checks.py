@@ -38,28 +38,12 @@ def relabel(lines: list[str], folder: Path, label: str) -> list[str]:
 
 def problems(folder: Path, label: str) -> tuple[list[str], RuleSet | None]:
     """Every problem (one line each, naming file, line and rule id or key) and the rule set when it loads."""
-    from duanka.publish.settings import load_publish_settings, settings_path
+    from duanka.nightly.context import load_rules_folder
     from duanka.score.check import try_rules
-    from duanka.score.loader import load_rule_set
-    from duanka.settings import load_settings
     from duanka.warehouse import connect
-    from duanka.yamlcheck import ConfigError
 
     found: list[str] = []
-    rule_set: RuleSet | None = None
-    for name, load in (("rule_set", lambda: load_rule_set(folder)),
-                       ("settings", lambda: load_settings(folder / "settings.yaml")),
-                       ("publish", lambda: load_publish_settings(settings_path(folder)))):
-        try:
-            loaded = load()
-        except ConfigError as exc:
-            found.extend(exc.problems)
-            continue
-        except OSError as exc:
-            found.append(f"{folder}: 无法读取配置 ({name}): {exc.strerror or exc}")
-            continue
-        if name == "rule_set":
-            rule_set = loaded  # type: ignore[assignment]
+    rule_set: RuleSet | None = load_rules_folder(folder, found).get("rule_set")  # type: ignore[assignment]
     if rule_set is not None:
         empty = connect()
         try:
