@@ -150,8 +150,6 @@ def cmd_sample(out: Path, seed: int, leads: int, nights: int) -> int:
 def cmd_rules_check(directory: Path, home: Path | None) -> int:
     from duanka.score.check import check_rule_set
     from duanka.score.homeread import HomeUnavailable, open_warehouse
-    from duanka.settings import load_settings
-    from duanka.yamlcheck import ConfigError
 
     con = None
     if home is not None and (home / "warehouse.duckdb").exists():
@@ -167,10 +165,6 @@ def cmd_rules_check(directory: Path, home: Path | None) -> int:
     finally:
         if con is not None:
             con.close()
-    try:
-        load_settings(directory / "settings.yaml")
-    except ConfigError as exc:
-        problems = [*exc.problems, *problems]
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -40,6 +40,18 @@ def test_rules_check_lists_problems_and_fails(tmp_path: Path) -> None:
     assert result.returncode == 2 and ".yaml:" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_rules_check_refuses_what_a_night_would_refuse_in_publish_settings(tmp_path: Path) -> None:
+    """`rules check` and the night agree on a bad publish/publish.yaml (it used to pass the check)."""
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    publish = rules / "publish" / "publish.yaml"
+    publish.write_text(publish.read_text(encoding="utf-8").replace("red: 7", "red: -1", 1), encoding="utf-8")
+    result = _duanka("rules", "check", str(rules))
+    assert result.returncode == 2, result.stdout
+    assert "publish.yaml:" in result.stderr and "red" in result.stderr and "Traceback" not in result.stderr
+    assert _duanka("rules", "check", str(RULES)).returncode == 0
+
+
 def test_missing_inbox_is_refused(tmp_path: Path) -> None:
     result = _duanka("run", "--inbox", str(tmp_path / "nope"), "--home", str(tmp_path / "home"),
                      "--as-of", "2026-11-03")

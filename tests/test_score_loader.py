@@ -171,4 +171,7 @@ def test_check_rule_set_catches_a_rule_that_only_fails_on_data(tmp_path: Path):
 
 
 def test_check_rule_set_returns_load_problems(broken_dir: Path):
-    assert len(check_rule_set(broken_dir)) == len(BROKEN)
+    """Every broken rule, plus the broken settings.yaml that the rule loader skips but a night refuses."""
+    problems = check_rule_set(broken_dir)
+    assert len(problems) == len(BROKEN) + 1
+    assert sum(f"{broken_dir / 'settings.yaml'}:" in p for p in problems) == 1

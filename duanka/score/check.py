@@ -14,10 +14,8 @@ import duckdb
 
 from duanka.score.engine import _stage_rule, evaluate
 from duanka.score.features import build_features
-from duanka.score.loader import load_rule_set
 from duanka.score.model import RuleSet
 from duanka.warehouse import connect
-from duanka.yamlcheck import ConfigError
 
 _TEMP_TABLES = ("score_lead_base", "score_lead_nodes", "score_lead_cases", "score_leads", "score_features",
                 "score_fired", "score_hit_stage")
@@ -41,11 +39,17 @@ def try_rules(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, as_of: date, wh
 
 def check_rule_set(rules_dir: Path, con: duckdb.DuckDBPyConnection | None = None,
                    as_of: date | None = None) -> list[str]:
-    """Problems with the rule files (empty list: all good). Never raises for a rule problem."""
-    try:
-        rule_set = load_rule_set(rules_dir)
-    except ConfigError as exc:
-        return list(exc.problems)
+    """Problems with the rules folder (empty list: all good). Never raises for a rule problem.
+
+    The folder is checked as a night would load it (rules, settings.yaml, publish/publish.yaml:
+    `nightly.context.load_rules_folder`), so `duanka rules check` passes exactly when a night
+    would start with this folder."""
+    from duanka.nightly.context import load_rules_folder
+
+    problems: list[str] = []
+    rule_set = load_rules_folder(rules_dir, problems).get("rule_set")
+    if problems or not isinstance(rule_set, RuleSet):
+        return problems
     as_of = as_of or date.today()
     empty = connect()
     try:
