@@ -1,9 +1,10 @@
 """The fast analysis paths agree with the full NetworkX analysis; bridges are stored.
 
-One-holder groups skip `analyse_group` (SQL closed form for trees, NetworkX
-betweenness only for groups with a cycle). On seeded random worlds every
-stored role, score and bridge must equal what `analyse_group` computes for
-the same group; only the picture differs (radial instead of spring).
+One-holder groups skip `analyse_group` (SQL closed form for trees, plain-Python
+betweenness for groups with a cycle), and multi-holder groups go through the
+integer-adjacency path. On seeded random worlds every stored role, score and
+bridge must equal what `roles.reference_analysis` (NetworkX) computes for the
+same group; only the picture is not compared.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from datetime import date, timedelta
 import pytest
 from test_link_world import NIGHT1, World, card, mobile, ric
 
-from duanka.link import Card, analyse_group, link_all
+from duanka.link import Card, link_all
+from duanka.link.roles import reference_analysis
 from duanka.settings import LinkingSettings
 
 COMPANY = "91370400MA3C{:05d}X"
@@ -51,7 +53,7 @@ def linked(request) -> World:
 
 
 def _reference(world: World) -> dict[str, object]:
-    """analyse_group run on every packet, as the analysis before the fast paths did."""
+    """The NetworkX analysis run on every packet, as the analysis before the fast paths did."""
     con, out = world.con, {}
     edges: dict[str, list] = {}
     for packet_id, src, dst, kind in con.execute(
@@ -69,7 +71,7 @@ def _reference(world: World) -> dict[str, object]:
     ).fetchall():
         cards.setdefault(row[0], []).append(Card(*row[1:]))
     for packet_id, group_edges in edges.items():
-        out[packet_id] = analyse_group(group_edges, cards.get(packet_id, []))
+        out[packet_id] = reference_analysis(group_edges, cards.get(packet_id, []))
     return out
 
 
@@ -86,7 +88,7 @@ def test_world_has_every_shape(linked: World) -> None:
 
 
 def test_roles_and_scores_match_networkx(linked: World) -> None:
-    """Every node's role and centrality score equals analyse_group's, on all three paths."""
+    """Every node's role and centrality score equals the NetworkX analysis's, on all three paths."""
     stored: dict[str, dict] = {}
     for packet_id, node, role, score in linked.con.execute("SELECT * FROM group_roles").fetchall():
         stored.setdefault(packet_id, {})[node] = (role, score)

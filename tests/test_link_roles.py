@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from test_link_world import NIGHT1, NIGHT2, World, card, mobile, ric
 
-from duanka.link import Card, analyse_group, analysis, link_all
+from duanka.link import Card, analyse_group, link_all, workers
 from duanka.settings import LinkingSettings
 
 COMPANY = "91370400MA3C12345X"
@@ -101,13 +101,13 @@ def test_only_changed_groups_are_analysed_again(monkeypatch: pytest.MonkeyPatch)
     link_all(world.con, NIGHT1, LinkingSettings())
     before = world.con.execute("SELECT * FROM group_roles ORDER BY ALL").fetchall()
     calls: list[int] = []
-    real = analysis.analyse_group
+    real = workers.analyse_group
 
     def counting(edges, cards):  # type: ignore[no-untyped-def]
         calls.append(len(edges))
         return real(edges, cards)
 
-    monkeypatch.setattr(analysis, "analyse_group", counting)
+    monkeypatch.setattr(workers, "analyse_group", counting)  # small night: analysed in this process
     link_all(world.con, NIGHT2, LinkingSettings())
     assert calls == [], "nothing changed: nothing analysed"
     assert world.con.execute("SELECT * FROM group_roles ORDER BY ALL").fetchall() == before

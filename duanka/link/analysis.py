@@ -11,21 +11,33 @@ Three paths, by the group's shape (`solo.py` explains why they agree):
 * one holder, a tree: everything in SQL (closed-form betweenness);
 * one holder, with a cycle: betweenness and bridges in `smallgraph.py`, roles and
   the radial layout in SQL (no spring layout: 1.4 of the 1.8 ms a group cost);
-* two holders or more: `roles.analyse_group` (NetworkX roles, spring layout).
+* two holders or more: `roles.analyse_group` (integer-adjacency roles, ring picture;
+  NetworkX for groups over `EXACT_BETWEENNESS_MAX` nodes).
 
-Python works through the packets in chunks, so memory stays flat on a
-first night that analyses millions of groups.
+Python works through the packets in chunks, so memory stays flat on a first
+night that analyses millions of groups, and in worker processes (`workers.py`)
+when the night is big enough to use both cores: the main process reads and
+stores rows in DuckDB while the workers analyse.
 """
 from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
 
-from duanka.link import smallgraph, solo
-from duanka.link.roles import Card, analyse_group
+from duanka.link import solo, workers
 from duanka.link.runner import Step, drop_temp, run_steps
 
-CHUNK = 20_000  # packets per Python batch
+log = logging.getLogger("duanka.link")
+
+GROUP_JOB = 250  # multi-holder groups per DuckDB read and worker job (~0.3 s of work)
+SOLO_JOB = 5_000  # one-holder groups with a cycle per DuckDB read and worker job
+PARALLEL_MIN = 10_000  # ms of estimated Python work below which two worker start-ups (~1.5 s CPU each) do not pay
 LAYOUT_CHUNK = 200_000  # one-holder packets per radial-layout query
 
 _CARDS = f"""CREATE OR REPLACE TEMP TABLE {solo.CARDS} AS
@@ -45,13 +57,6 @@ _BATCH = "_link_batch"
 _BATCH_EDGES = "_link_batch_edges"
 _BATCH_CARDS = "_link_batch_cards"
 _LAYOUT_BATCH = "_link_layout_batch"
-TEXT, NUMBER = pa.string(), pa.float64()
-ROLES = {"packet_id": TEXT, "node": TEXT, "role": TEXT, "score": NUMBER}
-LAYOUT = {"packet_id": TEXT, "node": TEXT, "x": NUMBER, "y": NUMBER}
-BRIDGES = {"packet_id": TEXT, "src": TEXT, "dst": TEXT}
-CENTRALITY = {"packet_id": TEXT, "node": TEXT, "score": NUMBER}
-
-
 def packets_to_refresh(con: duckdb.DuckDBPyConnection, changed: set[str], scope: str | None = None,
                        issued: str | None = None) -> str:
     """Fill TEMP `_link_refresh` with the packets to analyse, and return its name: `changed` ones, those
@@ -59,7 +64,7 @@ def packets_to_refresh(con: duckdb.DuckDBPyConnection, changed: set[str], scope:
     given) without stored roles (e.g. a first run). Built in SQL: a first night at 5M leads has
     millions of them, which as Python strings cost a gigabyte."""
     within = f"AND packet_id IN (SELECT packet_id FROM {scope})" if scope else ""
-    con.register("_link_changed_view", pa.table({"packet_id": pa.array(sorted(changed), TEXT)}))
+    con.register("_link_changed_view", pa.table({"packet_id": pa.array(sorted(changed), pa.string())}))
     try:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {solo.REFRESH} AS
             SELECT packet_id FROM _link_changed_view
@@ -71,19 +76,21 @@ def packets_to_refresh(con: duckdb.DuckDBPyConnection, changed: set[str], scope:
     return solo.REFRESH
 
 
-def write_group_analysis(con: duckdb.DuckDBPyConnection, refresh: str, gone: set[str] | None = None) -> int:
+def write_group_analysis(con: duckdb.DuckDBPyConnection, refresh: str, gone: set[str] | None = None,
+                         processes: int | None = None) -> int:
     """Re-analyse the packets of `refresh` (a table of packet ids, from `packets_to_refresh`) and store
     roles, layout and bridges; return how many were analysed.
 
     Rows of packets no longer active are removed: those of `gone` (tonight's merged and
-    dissolved ones) when given, else of every inactive packet (a full rebuild)."""
+    dissolved ones) when given, else of every inactive packet (a full rebuild). The Python part runs
+    in `processes` worker processes (default: `workers.default_workers()`; 1 = in this process)."""
     if refresh != solo.REFRESH:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {solo.REFRESH} AS SELECT packet_id FROM {refresh}")
     if gone is None:
         stale = f"packet_id IN (SELECT packet_id FROM {solo.REFRESH}) OR packet_id NOT IN " \
             "(SELECT packet_id FROM packet_registry WHERE state = 'active')"
     else:
-        con.register("_link_gone_view", pa.table({"packet_id": pa.array(sorted(gone), TEXT)}))
+        con.register("_link_gone_view", pa.table({"packet_id": pa.array(sorted(gone), pa.string())}))
         con.execute("CREATE OR REPLACE TEMP TABLE _link_gone AS SELECT * FROM _link_gone_view")
         con.unregister("_link_gone_view")
         stale = f"packet_id IN (SELECT packet_id FROM {solo.REFRESH} UNION ALL SELECT packet_id FROM _link_gone)"
@@ -98,7 +105,12 @@ def write_group_analysis(con: duckdb.DuckDBPyConnection, refresh: str, gone: set
         Step("solo_tree_centrality", solo.tree_centrality_sql()),
         Step("solo_tree_bridges", solo.tree_bridges_sql()),
     ])
-    _solo_cycles(con)
+    size = _pool_size(con, processes)
+    with _timed(f"in Python, {size} processes (cpu: with the workers)"), workers.Pool(size) as pool:
+        with _timed("solo cycles"):
+            _solo_cycles(con, pool)
+        with _timed("groups of several holders"):
+            _groups(con, pool)
     run_steps(con, [Step("solo_roles", solo.solo_roles_sql())])
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {_LAYOUT_BATCH} AS
         SELECT packet_id, (row_number() OVER (ORDER BY packet_id) - 1) // {LAYOUT_CHUNK} AS batch
@@ -107,17 +119,27 @@ def write_group_analysis(con: duckdb.DuckDBPyConnection, refresh: str, gone: set
     run_steps(con, [Step(f"solo_layout_{b}", solo.solo_layout_sql(
         f"SELECT packet_id FROM {_LAYOUT_BATCH} WHERE batch = {b}")) for b in range(chunks)])
     analysed = int(con.execute(f"SELECT count(*) FROM {solo.SHAPE}").fetchall()[0][0])
-    _groups(con)
     drop_temp(con, [solo.REFRESH, solo.PEDGES, solo.CARDS, solo.SHAPE, solo.CENTRALITY, _BATCH, _BATCH_EDGES, _BATCH_CARDS, _LAYOUT_BATCH, "_link_gone"])
     return analysed
 
 
-def _batches(con: duckdb.DuckDBPyConnection, where: str, rows: dict[str, str]) -> range:
-    """Number the packets matching `where` in chunks of `CHUNK`, and copy each of `rows` (name -> query
-    with a `packet_id` column) into a temp table sorted by chunk: reading one chunk then skips the other
+@contextmanager
+def _timed(what: str) -> Iterator[None]:
+    """Log wall and CPU time of an analysis phase: this process, its threads, and worker processes
+    once they have ended (the operating system reports a child's time when it is reaped)."""
+    started, t0 = time.perf_counter(), os.times()
+    yield
+    t1 = os.times()
+    cpu = sum(t1[:4]) - sum(t0[:4])
+    log.info("link analysis %s: %.1f s wall, %.1f s cpu", what, time.perf_counter() - started, cpu)
+
+
+def _batches(con: duckdb.DuckDBPyConnection, where: str, rows: dict[str, str], size: int) -> range:
+    """Number the packets matching `where` in batches of `size`, and copy each of `rows` (name -> query
+    with a `packet_id` column) into a temp table sorted by batch: reading one batch then skips the other
     row groups instead of joining the whole night's rows again (that made batches quadratic at 5M)."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {_BATCH} AS
-        SELECT packet_id, (row_number() OVER (ORDER BY packet_id) - 1) // {CHUNK} AS batch
+        SELECT packet_id, (row_number() OVER (ORDER BY packet_id) - 1) // {size} AS batch
           FROM {solo.SHAPE} WHERE {where}""")
     for name, query in rows.items():
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
@@ -125,55 +147,49 @@ def _batches(con: duckdb.DuckDBPyConnection, where: str, rows: dict[str, str]) -
     return range(int(con.execute(f"SELECT coalesce(max(batch) + 1, 0) FROM {_BATCH}").fetchall()[0][0]))
 
 
-def _solo_cycles(con: duckdb.DuckDBPyConnection) -> None:
-    """One-holder groups with a cycle: plain-Python betweenness and bridges, in chunks."""
-    for batch in _batches(con, "holders = 1 AND edges <> nodes - 1",
-                          {_BATCH_EDGES: f"SELECT packet_id, src, dst FROM {solo.PEDGES}"}):
-        edges: dict[str, list[tuple[str, str]]] = {}
-        for packet_id, src, dst in con.execute(
-                f"SELECT packet_id, src, dst FROM {_BATCH_EDGES} WHERE batch = ?", [batch]).fetchall():
-            edges.setdefault(packet_id, []).append((src, dst))
-        scores, bridges = [], []
-        for packet_id in sorted(edges):
-            nodes = sorted({n for e in edges[packet_id] for n in e})
-            centrality = smallgraph.betweenness(nodes, edges[packet_id])
-            scores += [(packet_id, n, round(s, 6)) for n, s in sorted(centrality.items())]
-            bridges += [(packet_id, a, b) for a, b in smallgraph.bridges(nodes, edges[packet_id])]
-        _append(con, solo.CENTRALITY, CENTRALITY, scores)
-        _append(con, "group_bridges", BRIDGES, bridges)
+def _read(con: duckdb.DuckDBPyConnection, table: str, columns: str, batch: int) -> pa.Table:
+    """One batch's rows as Arrow: no Python object per row in this process, cheap to send to a worker."""
+    return con.sql(f"SELECT {columns} FROM {table} WHERE batch = ? ORDER BY ALL", params=[batch]).to_arrow_table()
 
 
-def _groups(con: duckdb.DuckDBPyConnection) -> None:
-    """Groups of two holders or more: the full NetworkX analysis of `roles.py`, in chunks."""
+def _solo_cycles(con: duckdb.DuckDBPyConnection, pool: workers.Pool) -> None:
+    """One-holder groups with a cycle: plain-Python betweenness and bridges, batch by batch."""
+    batches = _batches(con, "holders = 1 AND edges <> nodes - 1",
+                       {_BATCH_EDGES: f"SELECT packet_id, src, dst FROM {solo.PEDGES}"}, SOLO_JOB)
+    jobs = (_read(con, _BATCH_EDGES, "packet_id, src, dst", b) for b in batches)
+    for scores, bridges in pool.map(workers.cycle_groups, jobs):
+        _insert(con, solo.CENTRALITY, scores)
+        _insert(con, "group_bridges", bridges)
+
+
+def _groups(con: duckdb.DuckDBPyConnection, pool: workers.Pool) -> None:
+    """Groups of two holders or more: the analysis of `roles.py`, batch by batch."""
     rows = {
         _BATCH_EDGES: "SELECT m.packet_id, e.src, e.dst, e.kind FROM link_edges e JOIN (SELECT * FROM packet_members "
                       f"SEMI JOIN {solo.REFRESH} USING (packet_id)) m ON m.node = e.src",
         _BATCH_CARDS: f"SELECT packet_id, node, holder, open_date, place FROM {solo.CARDS}",
     }
-    for batch in _batches(con, "holders <> 1", rows):
-        edges: dict[str, list[tuple[str, str, str]]] = {}
-        for packet_id, src, dst, kind in con.execute(
-                f"SELECT packet_id, src, dst, kind FROM {_BATCH_EDGES} WHERE batch = ?", [batch]).fetchall():
-            edges.setdefault(packet_id, []).append((src, dst, kind))
-        cards: dict[str, list[Card]] = {}
-        for packet_id, node, holder, opened, place in con.execute(
-                f"SELECT packet_id, node, holder, open_date, place FROM {_BATCH_CARDS} WHERE batch = ?",
-                [batch]).fetchall():
-            cards.setdefault(packet_id, []).append(Card(node, holder, opened, place))
-        roles, layout, bridges = [], [], []
-        for packet_id in sorted(edges):
-            result = analyse_group(edges[packet_id], cards.get(packet_id, []))
-            roles += [(packet_id, n, role, score) for n, (role, score) in sorted(result.roles.items())]
-            layout += [(packet_id, n, x, y) for n, (x, y) in sorted(result.layout.items())]
-            bridges += [(packet_id, a, b) for a, b in result.bridges]
-        _append(con, "group_roles", ROLES, roles)
-        _append(con, "group_layout", LAYOUT, layout)
-        _append(con, "group_bridges", BRIDGES, bridges)
+    batches = _batches(con, "holders <> 1", rows, GROUP_JOB)
+    jobs = ((_read(con, _BATCH_EDGES, "packet_id, src, dst, kind", b),
+             _read(con, _BATCH_CARDS, "packet_id, node, holder, open_date, place", b)) for b in batches)
+    for roles, layout, bridges in pool.map(workers.analyse_groups, jobs):
+        _insert(con, "group_roles", roles)
+        _insert(con, "group_layout", layout)
+        _insert(con, "group_bridges", bridges)
 
 
-def _append(con: duckdb.DuckDBPyConnection, table: str, schema: dict[str, pa.DataType], rows: list) -> None:
-    columns = list(zip(*rows)) if rows else [[] for _ in schema]
-    frame = pa.table({name: pa.array(col, t) for (name, t), col in zip(schema.items(), columns)})
+def _pool_size(con: duckdb.DuckDBPyConnection, requested: int | None) -> int:
+    """Worker processes for tonight: `requested` (default: one per core, at most two), but one (no
+    start-up) when the Python work is small: about 1 ms a multi-holder group, 0.05 ms a cycle."""
+    wanted = workers.default_workers() if requested is None else max(1, requested)
+    if wanted == 1:
+        return 1
+    multi, cycles = con.execute(f"""SELECT count(*) FILTER (WHERE holders <> 1),
+        count(*) FILTER (WHERE holders = 1 AND edges <> nodes - 1) FROM {solo.SHAPE}""").fetchall()[0]
+    return wanted if multi + cycles / 20 >= PARALLEL_MIN else 1
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pa.Table) -> None:
     con.register("_link_rows", frame)
     con.execute(f"INSERT INTO {table} SELECT * FROM _link_rows")
     con.unregister("_link_rows")
