@@ -12,8 +12,6 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from duanka.link.edges import EDGES
 from duanka.link.runner import Step, run_steps, scalar
@@ -30,6 +28,10 @@ def component_labels(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> np.ndarr
     if n_nodes == 0:
         return np.zeros(0, dtype=np.int64)
     weights = np.ones(len(src), dtype=np.int8)
+    # Imported here: the analysis worker processes import duanka.link and need no SciPy (~0.7 s each).
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     matrix = coo_matrix((weights, (src, dst)), shape=(n_nodes, n_nodes)).tocsr()
     _, labels = connected_components(matrix, directed=False)
     return labels.astype(np.int64)
