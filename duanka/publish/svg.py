@@ -8,6 +8,7 @@ with a key role keep a label; every node keeps a tooltip with its full value.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from html import escape
 
 from duanka.publish import labels as L
@@ -59,7 +60,9 @@ def _positions(nodes: list[dict]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _legend(top: float) -> list[str]:
+@lru_cache(maxsize=4)
+def _legend(top: float) -> tuple[str, ...]:
+    """The key under the picture: the same on every page, drawn once a process."""
     parts, x = [], 10.0
     for role in L.ROLE_ORDER:
         parts.append(_shape("person", x + 6, top + 12, 6, ROLE_COLOUR[role]))
@@ -71,7 +74,7 @@ def _legend(top: float) -> list[str]:
         parts.append(f'<text x="{x + 16:.0f}" y="{top + 42:.0f}">{L.KIND[kind]}</text>')
         x += 24 + 13 * len(L.KIND[kind])
     parts.append(f'<text x="{x + 10:.0f}" y="{top + 42:.0f}">圆形=人员/企业，颜色=角色</text>')
-    return parts
+    return tuple(parts)
 
 
 def network_svg(graph: dict) -> str:
@@ -105,6 +108,6 @@ def network_svg(graph: dict) -> str:
                 parts.append(f'<text x="{x + radius + 2:.1f}" y="{y + 4:.1f}" fill="#222">{escape(node["label"])}</text>')
         parts.append("</g>")
     parts.append(f'<line x1="0" y1="{HEIGHT}" x2="{WIDTH}" y2="{HEIGHT}" stroke="#ddd"/>')
-    parts += _legend(HEIGHT)
+    parts.extend(_legend(HEIGHT))
     parts.append("</svg>")
     return "".join(parts)
