@@ -30,7 +30,7 @@ from duanka.normalize import identifiers as ids
 from duanka.normalize import numbers
 from duanka.normalize.dates import parse_date, parse_datetime
 from duanka.normalize.distinct import MIN_ROWS, by_distinct, worth_encoding
-from duanka.normalize.text import bank_lookup, clean_text, code_lookup, compact, split_list
+from duanka.normalize.text import bank_lookup, clean_text, clean_text_series, code_lookup, compact, split_list
 
 REASONS = "_reasons"
 PERSON_KEY = "person_key"
@@ -157,9 +157,11 @@ def _own_value_plan(frame: pl.LazyFrame, specs: list[ColumnSpec], checks: dict[s
     own_value = [s for s in specs if not _value_reads_others(s)]
     done = [s for s in specs if not _problem_reads_others(s)]
     codes = [s for s in specs if s.type in ("code", "bank")]
+    names = frame.collect_schema().names()
     staged = (
         frame
-        .with_columns(clean_text(pl.col(s.name)).alias(_TEXT + s.name) for s in specs)
+        .with_columns(clean_text(pl.col(s.name)).alias(_TEXT + s.name) for s in specs
+                      if _TEXT + s.name not in names)  # the per-row path brings them (`_texts`)
         .with_columns(
             (bank_lookup(_text(s.name), bank_words) if s.type == "bank"
              else code_lookup(_text(s.name), s.code_words())).alias(_CODE + s.name)
@@ -176,6 +178,14 @@ def _own_value_plan(frame: pl.LazyFrame, specs: list[ColumnSpec], checks: dict[s
         else:
             keep += [_TEXT + s.name] + ([_VALUE + s.name] if s in own_value else [])
     return staged.select(keep)
+
+
+def _texts(frame: pl.DataFrame, specs: list[ColumnSpec]) -> pl.DataFrame:
+    """`frame` with the cleaned text of `specs` (columns of mostly unique values, cleaned row by row).
+
+    Most such values arrive clean: only the others go through the repair chain (`clean_text_series`).
+    """
+    return frame.with_columns(clean_text_series(frame[s.name]).alias(_TEXT + s.name) for s in specs)
 
 
 def _other_value_plan(frame: pl.LazyFrame, specs: list[ColumnSpec],
@@ -233,7 +243,8 @@ def clean(raw: RawFile, as_of: date, contract: Contract, *, distinct: bool | Non
     per_row = [s for s in specs if s not in encoded]
     parts = [frame]
     if per_row:
-        parts.append(_own_value_plan(frame.lazy(), per_row, checks, bank_words).collect(engine="in-memory"))
+        parts.append(_own_value_plan(_texts(frame, per_row).lazy(), per_row, checks, bank_words)
+                     .collect(engine="in-memory"))
     for spec in encoded:
         parts.append(by_distinct(frame, spec.name,
                                  lambda lf, spec=spec: _own_value_plan(lf, [spec], checks, bank_words)))

@@ -1,13 +1,19 @@
 """Ingest: read and normalise each file, stage it, validate it with GX, load it.
 
-The three steps are separate so that each can be a Prefect task and so that
+The steps are separate so that each can be a Prefect task and so that
 nothing reaches the warehouse before it is checked:
 
-1. `prepare_files` reads and normalises every new file into its own table of
-   `HOME/staging/<as_of>.duckdb` (with the raw values of the rows it refused);
-2. `validate_prepared` runs the GX suites on those tables;
-3. `load_prepared` moves each file's valid rows into the warehouse and its bad
-   rows into quarantine, one transaction per file.
+1. `prepare_files` reads and normalises every new file into its own parquet file
+   under `HOME/staging/<as_of>/` (with the raw values of the rows it refused);
+2. `validate_and_load` runs the GX suites on batches of those files and loads each
+   file's valid rows into the warehouse and its bad rows into quarantine, one
+   transaction per file (`validate_prepared` and `load_prepared` are its two halves);
+   `validate_and_load_pending` does the same for files still being prepared, kind by kind.
+
+Why a pipeline: GX and the loads each keep one core busy at most, and on a 2-core
+machine they ran one after the other. GX now validates batch k+1 on a thread while
+the loader commits batch k (both spend their time in DuckDB, which releases the GIL);
+a file still loads only after its own batch passed GX, in inbox order within its kind.
 
 A broken file never stops the run: it is refused with a one-line reason and
 the rest of the delivery loads.
@@ -15,7 +21,8 @@ the rest of the delivery loads.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -186,21 +193,31 @@ def _load_one(con: duckdb.DuckDBPyConnection, p: Prepared, outcome: Outcome, as_
 
 
 def load_prepared(con: duckdb.DuckDBPyConnection, prepared: list[Prepared], outcomes: dict[str, Outcome],
-                  staging_db: Path, as_of: date, progress: Progress,
-                  contract: Contract | None = None) -> list[tuple[Prepared, FileLoadStats | None]]:
-    """Load each prepared file in its own transaction; record refusals. Returns per-file stats."""
+                  staging_db: Path | None, as_of: date, progress: Progress,
+                  contract: Contract | None = None,
+                  loaded: Callable[[Prepared, FileLoadStats | None], None] | None = None,
+                  ) -> list[tuple[Prepared, FileLoadStats | None]]:
+    """Load each prepared file in its own transaction; record refusals. Returns per-file stats.
+
+    `staging_db` holds the files' staging views (None when every file was refused while reading);
+    `loaded` is told of each file as it commits, instead of `progress` (the pipeline counts them).
+    """
     contract = contract or load_contract()
     results: list[tuple[Prepared, FileLoadStats | None]] = []
     con.execute("DETACH DATABASE IF EXISTS stg")
-    con.execute(f"ATTACH '{staging_db}' AS stg (READ_ONLY)")
+    if staging_db is not None:
+        con.execute(f"ATTACH '{staging_db}' AS stg (READ_ONLY)")
     try:
         with load_settings(con):
             for i, p in enumerate(prepared, start=1):
                 stats = _load_one(con, p, outcomes.get(p.table or "", Outcome()), as_of, contract)
                 results.append((p, stats))
-                progress.step(i, len(prepared), describe_loaded(p, stats, outcomes.get(p.table or "")))
+                if loaded is not None:
+                    loaded(p, stats)
+                else:
+                    progress.step(i, len(prepared), describe_loaded(p, stats, outcomes.get(p.table or "")))
     finally:
-        con.execute("DETACH stg")
+        con.execute("DETACH DATABASE IF EXISTS stg")
     return results
 
 
@@ -208,3 +225,153 @@ def describe_loaded(p: Prepared, stats: FileLoadStats | None, outcome: Outcome |
     if stats is None:
         return f"{p.file.name}: 拒收 — {p.refused or (outcome.refused if outcome else '')}"
     return f"{p.file.name}: 入库 {stats.rows_loaded}，隔离 {stats.rows_quarantined}，重复 {stats.rows_duplicate}"
+
+
+# Rows per GX batch. GX costs ~0.8 s CPU per run whatever the rows (building the metric graph of
+# ~15 expectations; measured on 1,000 rows), against ~1 s per million rows for its queries: batches
+# of 150k rows at 1M leads added 6 s CPU. So a batch is a whole kind up to this many rows, and the
+# kinds are what the pipeline overlaps.
+BATCH_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Consecutive prepared files of one kind, validated by one GX run from their own staging database."""
+
+    kind: str
+    files: list[Prepared]
+    db: Path
+
+    @property
+    def rows(self) -> int:
+        return sum(p.rows for p in self.files)
+
+
+def plan_batches(prepared: list[Prepared], staging_dir: Path, batch_rows: int = BATCH_ROWS,
+                 tag: str = "") -> list[Batch]:
+    """Group the staged files into batches: same kind, inbox order, about `batch_rows` rows each.
+
+    Files of one kind stay in inbox order across batches (a re-issued lead's newest version is
+    decided by delivery order when issue times tie). Kinds with fewer rows go first: the loader waits
+    for GX only on the first batch, and each later batch is then validated while the earlier load.
+    """
+    groups: list[list[Prepared]] = []
+    for kind in LEAD_KINDS:
+        current: list[Prepared] = []
+        for p in prepared:
+            if p.table is None or p.file.kind != kind:
+                continue
+            if current and sum(q.rows for q in current) + p.rows > batch_rows:
+                groups.append(current)
+                current = []
+            current.append(p)
+        if current:
+            groups.append(current)
+    kind_rows: dict[str, int] = {}
+    for p in prepared:
+        if p.table is not None:
+            kind_rows[p.file.kind or ""] = kind_rows.get(p.file.kind or "", 0) + p.rows
+    groups.sort(key=lambda g: kind_rows[g[0].file.kind or ""])  # stable: a kind's batches keep their order
+    return [Batch(g[0].file.kind or "", g, staging_dir / f"{tag}g{i:03d}.duckdb") for i, g in enumerate(groups, 1)]
+
+
+def _validate_batch(batch: Batch, staging_dir: Path, suites: dict[str, Suite], as_of: date) -> dict[str, Outcome]:
+    stage_tables(batch.files, staging_dir, batch.db)
+    return validate_prepared(batch.files, batch.db, suites, as_of)
+
+
+def validate_and_load(con: duckdb.DuckDBPyConnection, prepared: list[Prepared], staging_dir: Path,
+                      suites: dict[str, Suite], as_of: date, progress: Progress,
+                      contract: Contract | None = None,
+                      batch_rows: int = BATCH_ROWS) -> list[tuple[Prepared, FileLoadStats | None]]:
+    """Validate the prepared files batch by batch on a GX thread while this thread loads the checked ones.
+
+    The warehouse connection stays on this thread; GX reads only its batch's staging database, so
+    the two never share a DuckDB file. Results come back in the order of `prepared`.
+    """
+    contract = contract or load_contract()
+    batches = plan_batches(prepared, staging_dir, batch_rows)
+    done: dict[int, tuple[Prepared, FileLoadStats | None]] = {}
+
+    def loaded(p: Prepared, stats: FileLoadStats | None) -> None:
+        done[id(p)] = (p, stats)
+        progress.step(len(done), len(prepared), describe_loaded(p, stats, None))
+
+    progress.begin("校验 (Great Expectations)", f"{len(batches)} 批，{sum(b.rows for b in batches)} 行")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duanka-gx")
+    try:
+        futures: list[Future] = [pool.submit(_validate_batch, b, staging_dir, suites, as_of) for b in batches]
+        refused = [p for p in prepared if p.table is None]
+        outcomes = futures[0].result() if futures else {}
+        progress.begin("入库", f"{len(prepared)} 个文件（校验与入库并行）")
+        # Files refused while reading need no GX: their refusal is recorded first.
+        load_prepared(con, refused, {}, None, as_of, progress, contract, loaded)
+        for i, batch in enumerate(batches):
+            outcomes = futures[i].result()
+            load_prepared(con, batch.files, outcomes, batch.db, as_of, progress, contract, loaded)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [done[id(p)] for p in prepared]
+
+
+def pipeline_kinds(files: list[InboxFile]) -> list[str]:
+    """The lead kinds present in `files`, smallest first by bytes: the order `validate_and_load_pending`
+    validates and loads them in."""
+    present = [k for k in LEAD_KINDS if any(f.kind == k for f in files)]
+    return sorted(present, key=lambda k: sum(f.path.stat().st_size for f in files if f.kind == k))
+
+
+def pipeline_order(files: list[InboxFile]) -> list[InboxFile]:
+    """`files` in the order to submit their `prepare_file`: kind by kind as `pipeline_kinds`, inbox
+    order within a kind. Submitted otherwise, the first kind to load may be the last to be read."""
+    kinds = pipeline_kinds(files)
+    return sorted(files, key=lambda f: kinds.index(f.kind or ""))
+
+
+def _validate_kind(pending: list[Future], staging_dir: Path, suites: dict[str, Suite], as_of: date,
+                   batch_rows: int) -> tuple[list[Prepared], list[tuple[Batch, dict[str, Outcome]]]]:
+    """On the GX thread: wait for one kind's files to be prepared, then validate them batch by batch."""
+    prepared = [f.result() for f in pending]
+    kind = (prepared[0].file.kind or "") if prepared else ""
+    batches = plan_batches(prepared, staging_dir, batch_rows, tag=f"{kind}-")
+    return prepared, [(b, _validate_batch(b, staging_dir, suites, as_of)) for b in batches]
+
+
+def validate_and_load_pending(con: duckdb.DuckDBPyConnection, pending: list[tuple[InboxFile, Future]],
+                              staging_dir: Path, suites: dict[str, Suite], as_of: date, progress: Progress,
+                              contract: Contract | None = None,
+                              batch_rows: int = BATCH_ROWS) -> list[tuple[Prepared, FileLoadStats | None]]:
+    """`validate_and_load` for files still being prepared: each kind is validated and loaded as soon
+    as all its files are read and normalised, while the other kinds' files still are.
+
+    `pending` pairs each file with the future of its `prepare_file` (a thread pool's, or Prefect's
+    task futures: anything with `.result()`). Why: the loads wait on the disk at each commit
+    (measured at 1M leads: commits 10 s wall for 4 s CPU), and read + normalise of the files not
+    loaded yet fills those waits. Kinds go smallest first (by bytes, the only size known before
+    reading), so the loader starts early; within a kind, inbox order is kept as in `plan_batches`.
+    """
+    contract = contract or load_contract()
+    assert all(f.kind in LEAD_KINDS for f, _ in pending), "only lead files are prepared (files_to_prepare)"
+    kinds = pipeline_kinds([f for f, _ in pending])
+    by_kind = {k: [(f, fut) for f, fut in pending if f.kind == k] for k in kinds}
+    done: dict[str, tuple[Prepared, FileLoadStats | None]] = {}
+
+    def loaded(p: Prepared, stats: FileLoadStats | None) -> None:
+        done[p.file.name] = (p, stats)
+        progress.step(len(done), len(pending), describe_loaded(p, stats, None))
+
+    progress.begin("校验 (Great Expectations)", f"{len(kinds)} 类，{len(pending)} 个文件（读取与校验、入库并行）")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duanka-gx")
+    try:
+        futures = [pool.submit(_validate_kind, [fut for _, fut in by_kind[k]], staging_dir, suites, as_of,
+                               batch_rows) for k in kinds]
+        for i, future in enumerate(futures):
+            prepared, checked = future.result()
+            if i == 0:
+                progress.begin("入库", f"{len(pending)} 个文件（读取、校验与入库并行）")
+            load_prepared(con, [p for p in prepared if p.table is None], {}, None, as_of, progress, contract, loaded)
+            for batch, outcomes in checked:
+                load_prepared(con, batch.files, outcomes, batch.db, as_of, progress, contract, loaded)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [done[f.name] for f, _ in pending]

@@ -21,10 +21,8 @@ from duanka.nightly.inbox import PROCESS, SKIP, InboxFile, discover
 from duanka.nightly.ingest_stage import (
     LEAD_KINDS,
     Prepared,
-    load_prepared,
     prepare_files,
-    stage_tables,
-    validate_prepared,
+    validate_and_load,
 )
 from duanka.nightly.summary import night_quarantine, night_summary
 from duanka.progress import Progress
@@ -68,18 +66,13 @@ def discover_inbox(cfg: NightConfig, con: duckdb.DuckDBPyConnection, progress: P
 
 def ingest_leads(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[InboxFile],
                  progress: Progress, prepared: list[Prepared] | None = None) -> dict:
-    """Read and normalise (unless the flow already did, fanned out), validate with GX, and load."""
+    """Read and normalise (unless the flow already did, fanned out), then validate with GX and load, overlapped."""
     if prepared is None:
         todo = files_to_prepare(files)
         progress.begin("读取与规范化", f"{len(todo)} 个文件")
         prepared = prepare_files(todo, reset_staging_dir(cfg), cfg.contract, cfg.as_of, progress)
         progress.end()
-    stage_tables(prepared, staging_dir(cfg), staging_db(cfg))
-    progress.begin("校验 (Great Expectations)")
-    outcomes = validate_prepared(prepared, staging_db(cfg), cfg.suites, cfg.as_of)
-    progress.end(f"{len(outcomes)} 个表")
-    progress.begin("入库")
-    results = load_prepared(con, prepared, outcomes, staging_db(cfg), cfg.as_of, progress)
+    results = validate_and_load(con, prepared, staging_dir(cfg), cfg.suites, cfg.as_of, progress, cfg.contract)
     progress.end(f"{len(results)} 个文件")
     staging_db(cfg).unlink(missing_ok=True)
     shutil.rmtree(staging_dir(cfg), ignore_errors=True)

