@@ -13,11 +13,16 @@ from pathlib import Path
 import duckdb
 
 # DuckDB's own default caches up to 80 % of the machine's memory, which makes a night's footprint
-# depend on the machine; the warehouse gets a fixed budget instead (it spills to disk beyond it, except
-# for aggregates that cannot spill). Both are settings of the deployment, read from the environment:
-# DUANKA_DUCKDB_MEMORY (e.g. "2GB") and DUANKA_DUCKDB_THREADS (0 or unset: one per core). Measured:
-# 2 GB carries linking and a night at 5M leads, but a first full scoring of 5M leads ran out of it
-# (score features' per-lead lists), so the default is 4 GB until that is split into batches.
+# depend on the machine; the warehouse gets a fixed budget instead. Both are settings of the
+# deployment, read from the environment: DUANKA_DUCKDB_MEMORY (e.g. "2GB") and DUANKA_DUCKDB_THREADS
+# (0 or unset: one per core). The budget is DuckDB's buffer pool: hash tables of joins and
+# aggregates, sorts, windows and TEMP tables spill to `<warehouse>.tmp` beside the file (under HOME)
+# past it; what it cannot spill is query state outside the buffer pool (list() aggregate states, a
+# window partition being evaluated) and the Python side (results fetched into Python, NetworkX).
+# The target is a whole process under 4 GB: 2.5 GB for DuckDB would leave ~1.5 GB to Python.
+# Measured: a full scoring of 1M leads runs in a 1 GB budget (peak RSS 1.2 GB) and in 500 MB, and a
+# 50k night on 1M peaks at 1.8 GB with 2.5 GB; but a first full scoring of 5M leads still fails in
+# 2.5 GB ("failed to pin block" building score_lead_cases), so the default stays 4 GB until it fits.
 MEMORY_ENV, THREADS_ENV = "DUANKA_DUCKDB_MEMORY", "DUANKA_DUCKDB_THREADS"
 DEFAULT_MEMORY = "4GB"
 
@@ -93,6 +98,12 @@ CASE_COLUMNS = """
     phones VARCHAR[],
 """
 
+# No PRIMARY KEY: scoring writes one row per active packet by construction, and keeping the index
+# cost 14 s of CPU at each full rescoring of 1M leads (the commit of 770k deleted and new keys).
+PACKET_SCORES_COLUMNS = """
+    packet_id VARCHAR NOT NULL, priority DOUBLE, tier VARCHAR, unit_code VARCHAR,
+    unit_name VARCHAR, category VARCHAR, rules VARCHAR[], rule_set_hash VARCHAR"""
+
 # kind -> (table, columns, primary key)
 LEAD_TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "bank": ("bank_leads", BANK_COLUMNS, ("issuer", "lead_id")),
@@ -146,9 +157,7 @@ def _ddl() -> list[str]:
         """CREATE TABLE IF NOT EXISTS group_roles (packet_id VARCHAR, node VARCHAR, role VARCHAR, score DOUBLE)""",
         """CREATE TABLE IF NOT EXISTS group_layout (packet_id VARCHAR, node VARCHAR, x DOUBLE, y DOUBLE)""",
         """CREATE TABLE IF NOT EXISTS group_bridges (packet_id VARCHAR, src VARCHAR, dst VARCHAR)""",
-        """CREATE TABLE IF NOT EXISTS packet_scores (
-            packet_id VARCHAR PRIMARY KEY, priority DOUBLE, tier VARCHAR, unit_code VARCHAR,
-            unit_name VARCHAR, category VARCHAR, rules VARCHAR[], rule_set_hash VARCHAR)""",
+        f"CREATE TABLE IF NOT EXISTS packet_scores ({PACKET_SCORES_COLUMNS})",
         # Scoring keeps what a packet's scores were computed from (duanka/score/scope.py), so that a
         # night scores again only the packets whose inputs changed.
         """CREATE TABLE IF NOT EXISTS score_state (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -161,11 +170,14 @@ def _ddl() -> list[str]:
     return statements
 
 
-def engine_config(env: dict[str, str] | None = None) -> dict[str, object]:
-    """DuckDB settings of every warehouse connection: no network, a memory budget, a thread count."""
+def engine_config(env: dict[str, str] | None = None, path: Path | str = ":memory:") -> dict[str, object]:
+    """DuckDB settings of every warehouse connection: no network, a memory budget, a thread count,
+    and for a warehouse file the spill folder `<file>.tmp` beside it (inside HOME, not /tmp)."""
     env = dict(os.environ) if env is None else env
     config: dict[str, object] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
                                  "memory_limit": env.get(MEMORY_ENV) or DEFAULT_MEMORY}
+    if str(path) != ":memory:":
+        config["temp_directory"] = str(Path(path)) + ".tmp"
     threads = (env.get(THREADS_ENV) or "0").strip()
     if not threads.isdigit():
         raise ValueError(f"{THREADS_ENV} 须为非负整数 (must be a whole number), got {threads!r}")
@@ -174,11 +186,25 @@ def engine_config(env: dict[str, str] | None = None) -> dict[str, object]:
     return config
 
 
+def _drop_score_key(con: duckdb.DuckDBPyConnection) -> None:
+    """Warehouses made before packet_scores lost its PRIMARY KEY get the table rebuilt without it."""
+    keyed = con.execute("""SELECT count(*) FROM duckdb_constraints() WHERE database_name = current_database()
+                           AND table_name = 'packet_scores' AND constraint_type = 'PRIMARY KEY'""").fetchall()[0][0]
+    if keyed:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"CREATE TABLE packet_scores_unkeyed ({PACKET_SCORES_COLUMNS})")
+        con.execute("INSERT INTO packet_scores_unkeyed SELECT * FROM packet_scores")
+        con.execute("DROP TABLE packet_scores")
+        con.execute("ALTER TABLE packet_scores_unkeyed RENAME TO packet_scores")
+        con.execute("COMMIT")
+
+
 def connect(path: Path | str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with network-reaching features off, and make sure every table exists."""
-    config = engine_config()
+    config = engine_config(path=path)
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     if not read_only:
         for statement in _ddl():
             con.execute(statement)
+        _drop_score_key(con)
     return con

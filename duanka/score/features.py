@@ -26,17 +26,51 @@ STUDENT_AGES = (18, 22)
 ELDERLY_AGE = 60
 BURST_DAYS = 3      # "within 3 days": the opening day and the two after
 RAPID_DAYS = 7      # "within 7 days"
+# Roles that linking gives a node besides `member` (98 % of group_roles rows): the only ones a
+# feature or an evidence predicate reads, so scoring joins only these.
+ROLES = ("card_farmer", "collector", "organiser", "rogue_outlet", "shell_company")
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A named column a rule may use; `evidence` selects the lead rows it cites ({t}: threshold)."""
+    """A named column a rule may use; `evidence` selects the lead rows it cites ({t}: threshold).
+
+    `expr` aggregates rows of `source` per packet: `l` the packet's leads (score_leads), `p` its
+    holders, `k` its cards, `r` its open regions, `c` its cases, `h` its hub identifiers, `g` its
+    role nodes (see _packet_sql). Distinct counts go through the holder/card/region rows, one
+    grouping each, instead of one count(DISTINCT ...) per feature: at 1M leads those were most of
+    the scoring time."""
 
     name: str
     sql_type: str
     expr: str
     description: str
     evidence: str = "TRUE"
+    source: str = "l"
+
+
+# Counts over the whole warehouse that features read, one row per key: `phone:<no>` and
+# `device:<id>` -> holders using it, `inphone:<imei>` -> '1' when seen in a phone, `hub:<node>`,
+# `case:<id>` -> a hash of the case. Built once a night: scoring reads it here, and `scope.py`
+# compares it with last night's copy to find the packets whose inputs changed.
+INPUTS = "score_inputs_now"
+INPUTS_SQL = """
+    SELECT 'phone:' || holder_phone AS key, CAST(count(DISTINCT person_key) AS VARCHAR) AS value
+      FROM bank_leads WHERE holder_phone IS NOT NULL GROUP BY holder_phone
+    UNION ALL
+    SELECT 'device:' || device, CAST(count(DISTINCT person_key) AS VARCHAR) FROM (
+        SELECT unnest(login_device) AS device, person_key FROM bank_leads
+        UNION ALL SELECT imei, person_key FROM sim_leads WHERE imei IS NOT NULL) GROUP BY device
+    UNION ALL
+    SELECT DISTINCT 'inphone:' || device, '1' FROM (
+        SELECT imei AS device FROM sim_leads WHERE card_kind = 'personal' AND imei IS NOT NULL
+        UNION ALL SELECT unnest(login_device) FROM bank_leads)
+    UNION ALL
+    SELECT DISTINCT 'hub:' || node, '1' FROM link_hubs
+    UNION ALL
+    SELECT 'case:' || case_id, CAST(hash(reported_at, loss, accounts, phones, _sha256) AS VARCHAR) FROM cases"""
+# The TEMP tables scoring builds (dropped after a night's scoring: they held ~1.2 GB at 1M leads).
+FEATURE_TABLES = (INPUTS, "score_lead_base", "score_lead_nodes", "score_lead_cases", "score_leads", "score_features")
 
 
 # --- lead features: columns of score_leads that `scope: lead` rules may use ---------------
@@ -76,19 +110,16 @@ LEAD_FEATURES: dict[str, tuple[str, str]] = {
 # hub nodes / roles (see _packet_sql). evidence: predicate over score_leads.
 PACKET_FEATURES: tuple[Feature, ...] = (
     Feature("n_leads", "BIGINT", "count(l.lead_seq)", "线索条数"),
-    Feature("n_persons", "BIGINT", "count(DISTINCT l.person_key) FILTER (NOT l.is_company)",
-            "自然人持有人数", "NOT is_company"),
-    Feature("n_companies", "BIGINT", "count(DISTINCT l.person_key) FILTER (l.is_company)",
-            "单位持有人数", "is_company"),
-    Feature("n_accounts", "BIGINT", "count(DISTINCT l.account_no) FILTER (l.lead_kind = 'bank')",
-            "银行账户/支付账户数", "lead_kind = 'bank'"),
-    Feature("n_sim_cards", "BIGINT", "count(DISTINCT l.msisdn) FILTER (l.lead_kind = 'sim')",
-            "电话卡数（含物联网卡、行业卡）", "lead_kind = 'sim'"),
-    Feature("n_iot_cards", "BIGINT", "count(DISTINCT l.msisdn) FILTER (l.lead_kind = 'sim' AND l.kind = 'iot')",
-            "物联网卡数", "lead_kind = 'sim' AND kind = 'iot'"),
-    Feature("n_corporate_accounts", "BIGINT",
-            "count(DISTINCT l.account_no) FILTER (l.kind = 'corporate' AND l.is_company)",
-            "单位名下对公账户数", "kind = 'corporate' AND is_company"),
+    Feature("n_persons", "BIGINT", "count(*) FILTER (p.natural)", "自然人持有人数", "NOT is_company", "p"),
+    Feature("n_companies", "BIGINT", "count(*) FILTER (p.company)", "单位持有人数", "is_company", "p"),
+    Feature("n_accounts", "BIGINT", "count(*) FILTER (k.lead_kind = 'bank')",
+            "银行账户/支付账户数", "lead_kind = 'bank'", "k"),
+    Feature("n_sim_cards", "BIGINT", "count(*) FILTER (k.lead_kind = 'sim')",
+            "电话卡数（含物联网卡、行业卡）", "lead_kind = 'sim'", "k"),
+    Feature("n_iot_cards", "BIGINT", "count(*) FILTER (k.lead_kind = 'sim' AND k.iot)",
+            "物联网卡数", "lead_kind = 'sim' AND kind = 'iot'", "k"),
+    Feature("n_corporate_accounts", "BIGINT", "count(*) FILTER (k.lead_kind = 'bank' AND k.corporate)",
+            "单位名下对公账户数", "kind = 'corporate' AND is_company", "k"),
     Feature("cards_per_holder_max", "BIGINT", "max(l.holder_cards)",
             "单个持有人名下卡/账户数（最大）", "holder_cards >= {t}"),
     Feature("cards_7d_per_holder_max", "BIGINT", "max(l.holder_cards_7d)",
@@ -112,26 +143,22 @@ PACKET_FEATURES: tuple[Feature, ...] = (
     Feature("abroad_days_max", "BIGINT", "max(l.abroad_days_30d)", "近30日境外天数（最大）",
             "abroad_days_30d >= {t}"),
     Feature("calls_out_max", "BIGINT", "max(l.calls_out_7d)", "近7日主叫次数（最大）", "calls_out_7d >= {t}"),
-    Feature("n_students", "BIGINT", "count(DISTINCT l.person_key) FILTER (l.is_student)",
-            "在校学生年龄段持有人数", "is_student"),
-    Feature("n_elderly", "BIGINT", "count(DISTINCT l.person_key) FILTER (l.is_elderly)",
-            "60 岁以上持有人数", "is_elderly"),
+    Feature("n_students", "BIGINT", "count(*) FILTER (p.student)", "在校学生年龄段持有人数", "is_student", "p"),
+    Feature("n_elderly", "BIGINT", "count(*) FILTER (p.elderly)", "60 岁以上持有人数", "is_elderly", "p"),
     Feature("n_far_from_home", "BIGINT", "count(l.lead_seq) FILTER (l.far_from_home)",
             "异地开户/入网的线索数", "far_from_home"),
-    Feature("n_regions", "BIGINT", "count(DISTINCT l.open_region)", "开户/入网地（区县）个数",
-            "open_region IS NOT NULL"),
+    Feature("n_regions", "BIGINT", "count(*)", "开户/入网地（区县）个数", "open_region IS NOT NULL", "r"),
     Feature("n_iot_in_phone", "BIGINT", "count(l.lead_seq) FILTER (l.iot_in_phone)",
             "插在手机中使用的物联网卡数", "iot_in_phone"),
-    Feature("n_cases", "BIGINT", "count(DISTINCT c.case_id)", "关联案件数", "lead_cases > 0"),
-    Feature("total_loss", "DOUBLE", "sum(c.loss)", "关联案件损失合计（元）", "lead_cases > 0"),
+    Feature("n_cases", "BIGINT", "count(DISTINCT c.case_id)", "关联案件数", "lead_cases > 0", "c"),
+    Feature("total_loss", "DOUBLE", "sum(c.loss)", "关联案件损失合计（元）", "lead_cases > 0", "c"),
     Feature("n_hub_identifiers", "BIGINT", "count(DISTINCT h.node)", "被判为枢纽的共用标识个数",
-            "hub_identifiers > 0"),
-    *(Feature(f"role_{role}", "BIGINT", f"count(DISTINCT g.node) FILTER (g.role = '{role}')",
-              f"连接阶段识别的角色 {role} 的节点数", f"list_contains(roles, '{role}')")
-      for role in ("card_farmer", "collector", "organiser", "rogue_outlet", "shell_company")),
+            "hub_identifiers > 0", "h"),
+    *(Feature(f"role_{role}", "BIGINT", f"count(*) FILTER (g.role = '{role}')",
+              f"连接阶段识别的角色 {role} 的节点数", f"list_contains(roles, '{role}')", "g")
+      for role in ROLES),
 )
 PACKET_FEATURE_TYPES: dict[str, str] = {feature.name: feature.sql_type for feature in PACKET_FEATURES}
-_SOURCE = {"n_cases": "c", "total_loss": "c", "n_hub_identifiers": "h"}
 
 
 def _active(scope: str | None) -> str:
@@ -145,8 +172,10 @@ def _lead_base_sql(scope: str | None = None) -> str:
     return f"""
     CREATE OR REPLACE TEMP TABLE score_lead_base AS
     WITH pl AS (
-        SELECT DISTINCT p.packet_id, p.lead_kind, p.issuer, p.lead_id
-        FROM packet_leads p WHERE p.packet_id IN {_active(scope)}
+        -- lead_seq: a number per (packet, lead), any unique one (rules never see it); the smallest
+        -- rowid needs no global sort (row_number over 1M leads sorted was a third of this step)
+        SELECT p.packet_id, p.lead_kind, p.issuer, p.lead_id, min(p.rowid) AS lead_seq
+        FROM packet_leads p WHERE p.packet_id IN {_active(scope)} GROUP BY ALL
     ), base AS (
         SELECT 'bank' AS lead_kind, issuer, lead_id, _file AS file, _row AS "row", reason, person_key,
                holder_id_type, account_kind AS kind, status, open_channel, account_no,
@@ -164,16 +193,17 @@ def _lead_base_sql(scope: str | None = None) -> str:
                abroad_days_30d, calls_out_7d, callees_7d, sms_out_7d, coalesce(case_ids, []) AS case_ids
         FROM sim_leads
     )
-    SELECT pl.packet_id, row_number() OVER (ORDER BY pl.packet_id, b.lead_kind, b.issuer, b.lead_id) AS lead_seq,
-           b.*, b.holder_id_type = 'USCC' AS is_company,
+    SELECT pl.packet_id, pl.lead_seq, b.*, b.holder_id_type = 'USCC' AS is_company,
            coalesce(b.account_no, b.msisdn) AS card
     FROM pl JOIN base b USING (lead_kind, issuer, lead_id)
     """
 
 
 def _lead_nodes_sql() -> str:
-    """The graph nodes each lead touches (same keys as linking), for hubs and roles."""
-    return """
+    """The graph nodes each lead touches (same keys as linking) that scoring asks about: hubs and
+    nodes with a role other than member. Filtering before DISTINCT keeps a few percent of the
+    ~5 nodes a lead touches; the distinct pairs of all of them cost 5 s at 1M leads."""
+    return f"""
     CREATE OR REPLACE TEMP TABLE score_lead_nodes AS
     SELECT DISTINCT lead_seq, node FROM (
         SELECT lead_seq, unnest([CASE WHEN is_company THEN 'company:' ELSE 'person:' END || person_key,
@@ -183,7 +213,7 @@ def _lead_nodes_sql() -> str:
         UNION ALL SELECT lead_seq, 'device:' || unnest(devices) FROM score_lead_base
         UNION ALL SELECT lead_seq, 'ip:' || unnest(ips) FROM score_lead_base
         UNION ALL SELECT lead_seq, 'case:' || unnest(case_ids) FROM score_lead_base
-    ) WHERE node IS NOT NULL
+    ) WHERE node IN (SELECT node FROM link_hubs UNION SELECT node FROM group_roles WHERE role IN {ROLES})
     """
 
 
@@ -234,27 +264,21 @@ def _leads_sql(as_of: date) -> str:
     return f"""
     CREATE OR REPLACE TEMP TABLE score_leads AS
     WITH phone_holders AS (
-        SELECT holder_phone AS phone, count(DISTINCT person_key) AS n FROM bank_leads
-        WHERE holder_phone IN (SELECT reserved_phone FROM score_lead_base) GROUP BY 1
-    ), device_use AS (
-        SELECT unnest(login_device) AS device, person_key FROM bank_leads
-        UNION ALL SELECT imei, person_key FROM sim_leads WHERE imei IS NOT NULL
+        -- counted over the whole warehouse (INPUTS_SQL), for the reserved phones of the scored leads
+        SELECT substr(key, 7) AS phone, CAST(value AS BIGINT) AS n FROM {INPUTS}
+        WHERE key LIKE 'phone:%' AND substr(key, 7) IN (SELECT reserved_phone FROM score_lead_base)
     ), device_holders AS (
-        -- counted over the whole warehouse, for the devices the scored leads use
-        SELECT device, count(DISTINCT person_key) AS n FROM device_use
-        WHERE device IN (SELECT unnest(devices) FROM score_lead_base) GROUP BY 1
+        SELECT substr(key, 8) AS device, CAST(value AS BIGINT) AS n FROM {INPUTS}
+        WHERE key LIKE 'device:%' AND substr(key, 8) IN (SELECT unnest(devices) FROM score_lead_base)
     ), lead_device AS (
         SELECT b.lead_seq, max(d.n) AS n
         FROM (SELECT lead_seq, unnest(devices) AS device FROM score_lead_base) b
         JOIN device_holders d USING (device) GROUP BY 1
-    ), phone_imeis AS (
-        SELECT imei AS device FROM sim_leads WHERE card_kind = 'personal' AND imei IS NOT NULL
-        UNION SELECT unnest(login_device) FROM bank_leads
     ), iot_phone AS (
         SELECT DISTINCT b.lead_seq FROM (
-            SELECT lead_seq, unnest(devices) AS device FROM score_lead_base
+            SELECT lead_seq, 'inphone:' || unnest(devices) AS key FROM score_lead_base
             WHERE lead_kind = 'sim' AND kind = 'iot') b
-        JOIN phone_imeis USING (device)
+        JOIN {INPUTS} USING (key)
     ), cases_per_lead AS (
         SELECT lc.lead_seq, count(*) AS n, sum(coalesce(c.loss, 0)) AS loss
         FROM score_lead_cases lc LEFT JOIN cases c USING (case_id) GROUP BY 1
@@ -263,7 +287,8 @@ def _leads_sql(as_of: date) -> str:
     ), roles_per_lead AS (
         SELECT n.lead_seq, list(DISTINCT g.role ORDER BY g.role) AS roles
         FROM score_lead_base b JOIN score_lead_nodes n USING (lead_seq)
-        JOIN group_roles g ON g.packet_id = b.packet_id AND g.node = n.node GROUP BY 1
+        JOIN group_roles g ON g.packet_id = b.packet_id AND g.node = n.node
+        WHERE g.role IN {ROLES} GROUP BY 1
     ), holder_cards AS (
         SELECT packet_id, person_key, count(DISTINCT card) AS n FROM score_lead_base GROUP BY ALL
     ), births AS (
@@ -297,32 +322,38 @@ def _leads_sql(as_of: date) -> str:
 
 def _packet_sql(scope: str | None = None) -> str:
     """score_features: one row per active packet (of `scope`); no lead or no data means 0, never NULL."""
-    columns = []
-    for feature in PACKET_FEATURES:
-        source = _SOURCE.get(feature.name, "g" if feature.name.startswith("role_") else "l")
-        columns.append(f"CAST(coalesce({source}_agg.{feature.name}, 0) AS {feature.sql_type}) AS {feature.name}")
+    sources = sorted({f.source for f in PACKET_FEATURES})
+    columns = [f"CAST(coalesce({f.source}_agg.{f.name}, 0) AS {f.sql_type}) AS {f.name}" for f in PACKET_FEATURES]
 
-    def agg(prefix: str) -> str:
-        return ", ".join(f"{f.expr} AS {f.name}" for f in PACKET_FEATURES
-                         if _SOURCE.get(f.name, "g" if f.name.startswith("role_") else "l") == prefix)
+    def agg(source: str) -> str:
+        return ", ".join(f"{f.expr} AS {f.name}" for f in PACKET_FEATURES if f.source == source)
 
+    rows = {
+        "l": "score_leads l",
+        # one row per holder, per card and per open region of a packet (see Feature)
+        "p": """(SELECT packet_id, person_key, bool_or(NOT is_company) AS natural, bool_or(is_company) AS company,
+                        bool_or(is_student) AS student, bool_or(is_elderly) AS elderly
+                 FROM score_leads GROUP BY ALL) p""",
+        "k": """(SELECT packet_id, lead_kind, card, bool_or(kind = 'iot') AS iot,
+                        bool_or(kind = 'corporate' AND is_company) AS corporate
+                 FROM score_leads GROUP BY ALL) k""",
+        "r": "(SELECT DISTINCT packet_id, open_region FROM score_leads WHERE open_region IS NOT NULL) r",
+        "c": """(SELECT DISTINCT b.packet_id, lc.case_id, k.loss FROM score_lead_cases lc
+                 JOIN score_lead_base b USING (lead_seq) LEFT JOIN cases k USING (case_id)) c""",
+        "h": """(SELECT b.packet_id, n.node FROM score_lead_nodes n JOIN link_hubs h USING (node)
+                 JOIN score_lead_base b USING (lead_seq)) h""",
+        "g": f"""(SELECT DISTINCT packet_id, node, role FROM group_roles WHERE role IN {ROLES}
+                  AND packet_id IN (SELECT packet_id FROM active)) g""",
+    }
+    ctes = ",\n    ".join(f"{src}_agg AS (SELECT {src}.packet_id, {agg(src)} FROM {rows[src]} GROUP BY 1)"
+                          for src in sources)
+    joins = " ".join(f"LEFT JOIN {src}_agg USING (packet_id)" for src in sources)
     return f"""
     CREATE OR REPLACE TEMP TABLE score_features AS
     WITH active AS {_active(scope)},
-    l_agg AS (SELECT l.packet_id, {agg('l')} FROM score_leads l GROUP BY 1),
-    c_agg AS (
-        SELECT packet_id, {agg('c')} FROM (
-            SELECT DISTINCT b.packet_id, lc.case_id, k.loss FROM score_lead_cases lc
-            JOIN score_lead_base b USING (lead_seq) LEFT JOIN cases k USING (case_id)) c
-        GROUP BY 1),
-    h_agg AS (
-        SELECT b.packet_id, {agg('h')} FROM score_lead_nodes n JOIN link_hubs h USING (node)
-        JOIN score_lead_base b USING (lead_seq) GROUP BY 1),
-    g_agg AS (SELECT g.packet_id, {agg('g')} FROM group_roles g WHERE g.packet_id IN (SELECT packet_id FROM active)
-              GROUP BY 1)
+    {ctes}
     SELECT a.packet_id, {', '.join(columns)}
-    FROM active a LEFT JOIN l_agg USING (packet_id) LEFT JOIN c_agg USING (packet_id)
-    LEFT JOIN h_agg USING (packet_id) LEFT JOIN g_agg USING (packet_id)
+    FROM active a {joins}
     ORDER BY a.packet_id
     """
 
@@ -335,10 +366,21 @@ def feature_sql(as_of: date, scope: str | None = None) -> list[str]:
     return [_lead_base_sql(scope), _lead_nodes_sql(), _lead_cases_sql(), _leads_sql(as_of), _packet_sql(scope)]
 
 
-def build_features(con: duckdb.DuckDBPyConnection, as_of: date, scope: str | None = None) -> None:
-    """Run `feature_sql` on `con`: leaves TEMP tables score_leads and score_features."""
+def build_features(con: duckdb.DuckDBPyConnection, as_of: date, scope: str | None = None,
+                   inputs_ready: bool = False) -> None:
+    """Run `feature_sql` on `con`: leaves TEMP tables score_leads and score_features.
+
+    `inputs_ready`: TEMP score_inputs_now was built tonight already (scope.choose_scope does)."""
+    if not inputs_ready:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {INPUTS} AS {INPUTS_SQL}")
     for statement in feature_sql(as_of, scope):
         con.execute(statement)
+
+
+def drop_feature_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the feature tables (TEMP tables stay in DuckDB's memory until dropped)."""
+    for table in FEATURE_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 _ZERO = {"VARCHAR": "''", "BIGINT": "0", "DOUBLE": "0.0", "BOOLEAN": "FALSE"}

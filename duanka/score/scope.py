@@ -24,30 +24,14 @@ from datetime import date
 
 import duckdb
 
+from duanka.score.features import INPUTS, INPUTS_SQL
 from duanka.score.model import RuleSet
 from duanka.score.units import Units
 from duanka.settings import ScoringSettings
 
 SCOPE = "score_scope"
-_CURRENT = "score_inputs_now"
+_CURRENT = INPUTS  # key -> value of everything outside a packet that its features read (features.INPUTS_SQL)
 _CHANGED = "score_inputs_changed"
-
-# key -> value of everything outside a packet that its features read (see module docstring).
-_INPUTS = """
-    SELECT 'phone:' || holder_phone AS key, CAST(count(DISTINCT person_key) AS VARCHAR) AS value
-      FROM bank_leads WHERE holder_phone IS NOT NULL GROUP BY holder_phone
-    UNION ALL
-    SELECT 'device:' || device, CAST(count(DISTINCT person_key) AS VARCHAR) FROM (
-        SELECT unnest(login_device) AS device, person_key FROM bank_leads
-        UNION ALL SELECT imei, person_key FROM sim_leads WHERE imei IS NOT NULL) GROUP BY device
-    UNION ALL
-    SELECT DISTINCT 'inphone:' || device, '1' FROM (
-        SELECT imei AS device FROM sim_leads WHERE card_kind = 'personal' AND imei IS NOT NULL
-        UNION ALL SELECT unnest(login_device) FROM bank_leads)
-    UNION ALL
-    SELECT DISTINCT 'hub:' || node, '1' FROM link_hubs
-    UNION ALL
-    SELECT 'case:' || case_id, CAST(hash(reported_at, loss, accounts, phones, _sha256) AS VARCHAR) FROM cases"""
 
 # The graph node an input key is about (how link_incidence names it).
 _NODE = """CASE WHEN key LIKE 'hub:%' THEN substr(key, 5)
@@ -68,7 +52,7 @@ def _state(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 def choose_scope(con: duckdb.DuckDBPyConnection, stamp: str, as_of: date) -> bool:
     """Fill TEMP `score_scope(packet_id)` with the active packets to score; return True for all of them."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_CURRENT} AS {_INPUTS}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_CURRENT} AS {INPUTS_SQL}")
     last = _state(con, "scored_as_of")
     full = _state(con, "fingerprint") != stamp or last is None
     if full:
