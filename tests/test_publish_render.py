@@ -123,6 +123,22 @@ def test_index_row_escapes_and_shows_deadline_and_pdf() -> None:
     assert isinstance(Markup(row), Markup)
 
 
+def test_a_long_index_is_written_in_pieces_that_make_the_whole_page(tmp_path: Path) -> None:
+    """Thousands of rows stream into the file between the template's halves, in order, each once."""
+    count = 2 * pages._ROWS_PER_WRITE + 7
+    entries = [{"packet_id": f"PK-{i:05d}", "priority": 100 - i / count, "tier": ("red", "orange", "yellow")[i % 3],
+                "unit_code": f"U{i % 4}", "status": "issued", "changed": i % 2 == 0,
+                "persons": [f"3704031999010{i:05d}"], "accounts": [], "phones": ["13800138000"],
+                "rules": ["R-A"], "html": f"packets/pages/PK-{i:05d}-0a1b2c3d.html"} for i in range(count)]
+    pages.write_index(tmp_path / "index.html", entries, "2026-11-03", title="清单<测试>")
+    written = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert written == pages.render_index(entries, "2026-11-03", title="清单<测试>")
+    assert pages._ROWS_MARK not in written and "清单&lt;测试&gt;" in written
+    positions = [written.index(f'data-packet="PK-{i:05d}"') for i in range(count)]
+    assert positions == sorted(positions) and written.count("<tr data-priority=") == count
+    assert written.rstrip().endswith("</html>")
+
+
 def test_the_index_lists_every_open_packet_once_on_the_unit_page_too(tmp_path: Path) -> None:
     run(build(), tmp_path, NIGHT1)
     day = tmp_path / "packets" / NIGHT1.isoformat()

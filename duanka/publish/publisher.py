@@ -18,7 +18,7 @@ import polars as pl
 from duanka.publish.columns import iter_chunks
 from duanka.publish.files import new_staging_dir, swap_into_place, sweep_leftovers, sync_folder
 from duanka.publish.lifecycle import Casework, read_casework
-from duanka.publish.pages import index_json, render_index, unit_file
+from duanka.publish.pages import index_json, unit_file, write_index
 from duanka.publish.pdf import PdfUnavailable, print_pages
 from duanka.publish.reference import load_reference
 from duanka.publish.render import NightContext, column_units, publish_units, workers_wanted
@@ -97,15 +97,12 @@ def _write_indexes(staging: Path, entries: list[dict], day: str, extra: dict[str
     dashboard = f"../../runs/{day}/dashboard.html"
     nav = [{"code": code or "UNASSIGNED", "name": unit_names.get(code) or "未分配单位", "file": unit_file(code),
             "count": len(rows)} for code, rows in sorted(by_unit.items())]
-    masked: dict[str, tuple] = {}  # each packet's masked cells, shared by index.html and its unit's page
-    (staging / "index.html").write_text(
-        render_index(entries, day, extra=extra, units_nav=nav, dashboard=dashboard, masked=masked), encoding="utf-8")
+    write_index(staging / "index.html", entries, day, extra=extra, units_nav=nav, dashboard=dashboard)
     (staging / "units").mkdir()
     for code, rows in by_unit.items():
         title = f"{unit_names.get(code) or '未分配单位'} 断卡线索包清单"
-        (staging / "units" / unit_file(code)).write_text(
-            render_index(rows, day, title=title, base="../../../", extra=extra, back=True,
-                         dashboard="../" + dashboard, masked=masked), encoding="utf-8")
+        write_index(staging / "units" / unit_file(code), rows, day, title=title, base="../../../", extra=extra,
+                    back=True, dashboard="../" + dashboard)
     return len(by_unit)
 
 
