@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from duanka.publish.views import ACTIVE, CHUNK, SECTIONS, packets_sql
+from duanka.publish.views import ACTIVE, SECTIONS, packet_chunks, packets_sql
 
 
 def fetch_table(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
@@ -50,17 +50,8 @@ def fetch_chunk(con: duckdb.DuckDBPyConnection, as_of: date, packets: str = ACTI
 
 def iter_chunks(con: duckdb.DuckDBPyConnection, as_of: date, chunk: int = 50_000) -> Iterator[ChunkColumns]:
     """`fetch_chunk` of every open packet, `chunk` packets at a time in packet-id order (memory stays bounded)."""
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE publish_order AS
-        SELECT packet_id, (row_number() OVER (ORDER BY packet_id) - 1) // {int(chunk)} AS part FROM {ACTIVE}""")
-    parts = con.execute("SELECT coalesce(max(part) + 1, 0) FROM publish_order").fetchall()[0][0]
-    try:
-        for part in range(parts):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {CHUNK} AS SELECT packet_id FROM publish_order WHERE part = ?",
-                        [part])
-            yield fetch_chunk(con, as_of, f"(SELECT packet_id FROM {CHUNK})")
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {CHUNK}")
-        con.execute("DROP TABLE IF EXISTS publish_order")
+    for packets in packet_chunks(con, chunk):
+        yield fetch_chunk(con, as_of, packets)
 
 
 def _ipc(table: pa.Table) -> bytes:

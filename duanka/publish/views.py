@@ -163,12 +163,9 @@ def fetch_views(con: duckdb.DuckDBPyConnection, as_of: date, packets: str = ACTI
 CHUNK = "publish_chunk"
 
 
-def iter_views(con: duckdb.DuckDBPyConnection, as_of: date, chunk: int = 50_000) -> Iterator[NightViews]:
-    """`fetch_views` of every open packet, `chunk` packets at a time in packet-id order.
-
-    Publishing a province's history at once held every lead, member and edge as
-    Python dicts (several GB at a million leads); a chunk bounds that, and each
-    section query still reads one chunk's packets in one go."""
+def packet_chunks(con: duckdb.DuckDBPyConnection, chunk: int = 50_000) -> Iterator[str]:
+    """Every open packet, `chunk` at a time in packet-id order: yields a subquery of one chunk's ids
+    (a temp table refilled for each chunk, dropped at the end)."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE publish_order AS
         SELECT packet_id, (row_number() OVER (ORDER BY packet_id) - 1) // {int(chunk)} AS part FROM {ACTIVE}""")
     parts = con.execute("SELECT coalesce(max(part) + 1, 0) FROM publish_order").fetchall()[0][0]
@@ -176,7 +173,17 @@ def iter_views(con: duckdb.DuckDBPyConnection, as_of: date, chunk: int = 50_000)
         for part in range(parts):
             con.execute(f"CREATE OR REPLACE TEMP TABLE {CHUNK} AS SELECT packet_id FROM publish_order WHERE part = ?",
                         [part])
-            yield fetch_views(con, as_of, f"(SELECT packet_id FROM {CHUNK})")
+            yield f"(SELECT packet_id FROM {CHUNK})"
     finally:
         con.execute(f"DROP TABLE IF EXISTS {CHUNK}")
         con.execute("DROP TABLE IF EXISTS publish_order")
+
+
+def iter_views(con: duckdb.DuckDBPyConnection, as_of: date, chunk: int = 50_000) -> Iterator[NightViews]:
+    """`fetch_views` of every open packet, `chunk` packets at a time in packet-id order.
+
+    Publishing a province's history at once held every lead, member and edge as
+    Python dicts (several GB at a million leads); a chunk bounds that, and each
+    section query still reads one chunk's packets in one go."""
+    for packets in packet_chunks(con, chunk):
+        yield fetch_views(con, as_of, packets)
