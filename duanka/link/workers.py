@@ -10,26 +10,22 @@ analyse. Results come back in the order the chunks went out, and each
 group's rows depend on that group alone, so a night's tables are the same with
 one process or several (tested).
 
-Spawned workers, not forked ones: the main process holds DuckDB's threads, and
-forking a threaded process can deadlock. Starting a worker costs about a second
-(importing NetworkX and duanka), so small nights stay in-process.
+The pool is `duanka.procpool.Pool` (spawned workers, results in order, bounded
+in flight). Starting a worker costs about a second (importing NetworkX and
+duanka), so small nights stay in-process.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Self, TypeVar
 
 import pyarrow as pa
 
 from duanka.link import smallgraph
 from duanka.link.roles import Card, analyse_group
+from duanka.procpool import Pool
 
-T = TypeVar("T")
-R = TypeVar("R")
+__all__ = ["Pool", "analyse_groups", "cycle_groups", "default_workers"]
+
 Rows = list[tuple]
 TEXT, NUMBER = pa.string(), pa.float64()
 ROLES = {"packet_id": TEXT, "node": TEXT, "role": TEXT, "score": NUMBER}
@@ -82,39 +78,3 @@ def _by_packet(rows: pa.Table) -> dict[str, list[tuple]]:
 def _table(schema: dict[str, pa.DataType], rows: Rows) -> pa.Table:
     columns = list(zip(*rows)) if rows else [[] for _ in schema]
     return pa.table({name: pa.array(col, t) for (name, t), col in zip(schema.items(), columns)})
-
-
-class Pool:
-    """Runs a function over chunks, in `workers` spawned processes or (workers = 1) in this one.
-
-    `map` keeps at most two chunks per worker in flight and yields results in chunk order, so
-    memory stays flat however many chunks a night has and the caller stores rows in a fixed order."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = max(1, workers)
-        self._executor: ProcessPoolExecutor | None = None
-        if self.workers > 1:
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-
-    def map(self, fn: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]:
-        if self._executor is None:
-            yield from map(fn, chunks)
-            return
-        pending: deque[Future[R]] = deque()
-        for chunk in chunks:
-            pending.append(self._executor.submit(fn, chunk))
-            if len(pending) >= 2 * self.workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

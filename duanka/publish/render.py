@@ -11,14 +11,13 @@ the order the units went out, so the output is the same whichever way it ran.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from duanka.procpool import Pool
 from duanka.publish.columns import ChunkColumns, cut, rows_by_packet
 from duanka.publish.files import PageBatch
 from duanka.publish.lifecycle import deadline, history
@@ -172,26 +171,14 @@ def _publish_in_worker(unit: Unit) -> list[Published]:
 
 
 def publish_units(ctx: NightContext, units: Iterable[Unit], workers: int) -> Iterator[Published]:
-    """Every unit's pages, in unit order; with `workers` ≥ 2 the units are rendered in that many processes.
-
-    The processes are started fresh ("spawn"), not forked: this process holds DuckDB's threads, and a
-    fork copies their locks mid-use. At most `IN_FLIGHT` units per worker are queued, so memory stays
-    bounded and this process reads the next chunk of views while the workers render the last ones.
+    """Every unit's pages, in unit order; with `workers` ≥ 2 the units are rendered in that many processes
+    (`duanka.procpool.Pool`: spawned, results in order). At most `IN_FLIGHT` units per worker are queued,
+    so memory stays bounded and this process reads the next chunk of views while the workers render.
     """
     if workers < 2:
         for unit in units:
             yield from publish_unit(ctx, unit)
         return
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(ctx,))
-    try:
-        pending: deque = deque()
-        for unit in units:
-            pending.append(pool.apply_async(_publish_in_worker, (unit,)))
-            while len(pending) > IN_FLIGHT * workers:
-                yield from pending.popleft().get()
-        while pending:
-            yield from pending.popleft().get()
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+    with Pool(workers, in_flight=IN_FLIGHT, initializer=_init_worker, initargs=(ctx,)) as pool:
+        for published in pool.map(_publish_in_worker, units):
+            yield from published
