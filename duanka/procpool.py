@@ -11,6 +11,7 @@ count. With one worker everything runs in this process (no start-up cost).
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -18,6 +19,11 @@ from typing import Any, Self, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def default_workers() -> int:
+    """Two processes where there are two cores or more (the deployment machine has two), else one."""
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 class Pool:

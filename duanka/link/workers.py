@@ -16,13 +16,11 @@ duanka), so small nights stay in-process.
 """
 from __future__ import annotations
 
-import os
-
 import pyarrow as pa
 
 from duanka.link import smallgraph
 from duanka.link.roles import Card, analyse_group
-from duanka.procpool import Pool
+from duanka.procpool import Pool, default_workers
 
 __all__ = ["Pool", "analyse_groups", "cycle_groups", "default_workers"]
 
@@ -32,11 +30,6 @@ ROLES = {"packet_id": TEXT, "node": TEXT, "role": TEXT, "score": NUMBER}
 LAYOUT = {"packet_id": TEXT, "node": TEXT, "x": NUMBER, "y": NUMBER}
 BRIDGES = {"packet_id": TEXT, "src": TEXT, "dst": TEXT}
 CENTRALITY = {"packet_id": TEXT, "node": TEXT, "score": NUMBER}
-
-
-def default_workers() -> int:
-    """Two processes where there are two cores or more: the deployment machine has two."""
-    return max(1, min(2, os.cpu_count() or 1))
 
 
 def analyse_groups(rows: tuple[pa.Table, pa.Table]) -> tuple[pa.Table, pa.Table, pa.Table]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from duanka.procpool import Pool
+from duanka.procpool import Pool, default_workers
 from duanka.publish.columns import ChunkColumns, cut, rows_by_packet
 from duanka.publish.files import PageBatch
 from duanka.publish.lifecycle import deadline, history
@@ -154,7 +154,8 @@ def workers_wanted(open_packets: int) -> int:
     configured = os.environ.get(WORKERS_ENV, "").strip()
     if configured.isdigit():
         return int(configured) if int(configured) > 1 else 0
-    return min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
+    wanted = default_workers()
+    return wanted if wanted > 1 else 0
 
 
 _CTX: NightContext | None = None
