@@ -108,27 +108,47 @@ def score(cfg: NightConfig, con: duckdb.DuckDBPyConnection, progress: Progress) 
 
 
 def issue(cfg: NightConfig, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Record newly issued packets in casework, reopen closed ones that changed; return all statuses."""
-    active = con.execute(
-        """SELECT r.packet_id, coalesce(s.unit_code, 'UNASSIGNED') FROM packet_registry r
-           LEFT JOIN packet_scores s USING (packet_id) WHERE r.state = 'active' ORDER BY r.packet_id""").fetchall()
-    changed = {pid for (pid,) in con.execute(
-        "SELECT DISTINCT packet_id FROM packet_changes WHERE as_of = ?", [cfg.as_of]).fetchall()}
+    """Record newly issued packets in casework, reopen closed ones that changed; return the statuses of
+    the packets past `issued` (publish reads a packet missing from them as issued).
+
+    Nothing per active packet is held in Python: a list, a set and a dict of every packet id took this
+    stage to 1.9 GB RSS at 2M leads (1.5M packets; 0.6 GB streamed). Casework's known ids go to DuckDB in
+    chunks, the new packets are found there and stream back into casework; only statuses past `issued`
+    come back."""
     store = casework.connect(cfg.home.casework)
     try:
+        con.execute("CREATE OR REPLACE TEMP TABLE issue_known (packet_id VARCHAR)")
+        for chunk in casework.known_packets(store):
+            con.execute("INSERT INTO issue_known SELECT unnest($ids)", {"ids": chunk})
         # Only packets casework has no event of yet are issued (record_issued leaves the others as they
         # are): asking casework about each of a province's packets every night cost 37 s at 1M leads.
-        known = {pid for (pid,) in store.execute("SELECT DISTINCT packet_id FROM events").fetchall()}
-        casework.record_issued(store, [row for row in active if row[0] not in known], cfg.as_of)
-        statuses = casework.statuses(store)
-        reopened = False
-        for packet_id in sorted(changed & {row[0] for row in active}):
-            if statuses.get(packet_id) == "closed":
-                casework.reopen(store, packet_id, cfg.as_of, "已办结的团伙出现新线索，重新下发")
-                reopened = True
-        return casework.statuses(store) if reopened else statuses
+        new = con.execute(
+            """SELECT r.packet_id, coalesce(s.unit_code, 'UNASSIGNED') FROM packet_registry r
+               LEFT JOIN packet_scores s USING (packet_id)
+               WHERE r.state = 'active' AND r.packet_id NOT IN (SELECT packet_id FROM issue_known)
+               ORDER BY r.packet_id""")
+        casework.record_issued(store, _fetched(new), cfg.as_of)
+        statuses = casework.statuses(store, past_issued=True)
+        closed = sorted(pid for pid, status in statuses.items() if status == "closed")
+        changed = [pid for (pid,) in con.execute(
+            """SELECT DISTINCT c.packet_id FROM packet_changes c JOIN packet_registry r USING (packet_id)
+               WHERE c.as_of = ? AND r.state = 'active' AND c.packet_id IN (SELECT unnest(?::VARCHAR[]))
+               ORDER BY 1""", [cfg.as_of, closed]).fetchall()]
+        for packet_id in changed:
+            casework.reopen(store, packet_id, cfg.as_of, "已办结的团伙出现新线索，重新下发")
+        return casework.statuses(store, past_issued=True) if changed else statuses
     finally:
         store.close()
+        try:
+            con.execute("DROP TABLE IF EXISTS issue_known")
+        except duckdb.Error:
+            pass  # after a failure mid-fetch the connection is busy: the error that stopped us is the one to see
+
+
+def _fetched(result: duckdb.DuckDBPyConnection, size: int = 100_000):
+    """The rows of a DuckDB result, `size` at a time: a first night issues every packet of the history."""
+    while rows := result.fetchmany(size):
+        yield from rows
 
 
 def publish_night(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[InboxFile],

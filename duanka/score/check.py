@@ -12,29 +12,39 @@ from pathlib import Path
 
 import duckdb
 
+from duanka.score import batches
 from duanka.score.engine import _stage_rule, evaluate
-from duanka.score.features import build_features
+from duanka.score.features import FEATURE_TABLES, INPUTS, INPUTS_SQL, build_features
 from duanka.score.model import RuleSet
 from duanka.warehouse import connect
 
-_TEMP_TABLES = ("score_lead_base", "score_lead_nodes", "score_lead_cases", "score_leads", "score_features",
-                "score_fired", "score_hit_stage")
+_TEMP_TABLES = (*FEATURE_TABLES, "score_fired", "score_hit_stage", batches.PLAN, batches.BATCH)
 
 
 def try_rules(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, as_of: date, what: str) -> list[str]:
-    """Every rule on `con`'s data, each failure with the rule's file, line and id."""
-    problems: list[str] = []
-    build_features(con, as_of)
-    evaluate(con, RuleSet.of([]))  # creates the empty stage table
-    for rule in rule_set.rules:
-        try:
-            _stage_rule(con, rule)
-        except duckdb.Error as exc:
-            problems.append(f"{rule.file}:{rule.line}: E013 rule {rule.id}: 在{what}上运行失败 "
-                            f"fails on {what}: {str(exc).splitlines()[0]}")
-    for table in _TEMP_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
-    return problems
+    """Every rule on `con`'s data, each failure with the rule's file, line and id.
+
+    Batch by batch as a night scores (batches.py), so that checking a province's warehouse fits the
+    budget a night fits in; a rule is reported once, at the first batch it fails on."""
+    failed: dict[str, str] = {}
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {INPUTS} AS {INPUTS_SQL}")
+        for number in batches.plan(con, None):
+            con.execute(batches.batch_sql(number))
+            build_features(con, as_of, batches.BATCH, inputs_ready=True)
+            evaluate(con, RuleSet.of([]))  # creates the empty stage table
+            for rule in rule_set.rules:
+                if rule.id in failed:
+                    continue
+                try:
+                    _stage_rule(con, rule)
+                except duckdb.Error as exc:
+                    failed[rule.id] = (f"{rule.file}:{rule.line}: E013 rule {rule.id}: 在{what}上运行失败 "
+                                       f"fails on {what}: {str(exc).splitlines()[0]}")
+    finally:
+        for table in _TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    return [failed[rule.id] for rule in rule_set.rules if rule.id in failed]
 
 
 def check_rule_set(rules_dir: Path, con: duckdb.DuckDBPyConnection | None = None,

@@ -3,18 +3,22 @@
 Each rule is one SQL query over `score_features` (or `score_leads` for lead
 rules); each hit is written with the observed value, the threshold and the
 lead rows it cites, so that an investigator can check the claim by hand.
+Features, rules and scores run per batch of packets (batches.py) so that a
+province's warehouse fits a small DuckDB budget; only the hits and score rows
+of each batch are kept.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
 import pyarrow as pa
 
-from duanka.score import scope
-from duanka.score.features import PACKET_FEATURES, build_features, drop_feature_tables
+from duanka.score import batches, scope
+from duanka.score.features import INPUTS, INPUTS_SQL, PACKET_FEATURES, build_features, drop_feature_tables
 from duanka.score.model import Rule, RuleSet
 from duanka.score.priority import category, priority, tier
 from duanka.score.units import Units
@@ -22,6 +26,14 @@ from duanka.settings import ScoringSettings
 
 _EVIDENCE = {feature.name: feature.evidence for feature in PACKET_FEATURES}
 _STAGE = "score_hit_stage"
+_STAGE_COLUMNS = """packet_id VARCHAR, rule_id VARCHAR, rule_version INTEGER, title VARCHAR, explanation VARCHAR,
+    points DOUBLE, category VARCHAR, observed VARCHAR, threshold VARCHAR, evidence VARCHAR"""
+# packet_scores' columns, for the rows `compute_scores` gathers over the batches without writing.
+_ROWS_COLUMNS = """packet_id VARCHAR, priority DOUBLE, tier VARCHAR, unit_code VARCHAR, unit_name VARCHAR,
+    category VARCHAR, rules VARCHAR[], rule_set_hash VARCHAR"""
+_ROWS_ALL = "score_rows_all"
+# TEMP tables of one batch's rules and scores, freed with its feature tables before the next batch.
+_BATCH_TABLES = (_STAGE, "score_fired", "score_rows")
 
 
 @dataclass
@@ -82,9 +94,7 @@ def _stage_rule(con: duckdb.DuckDBPyConnection, rule: Rule) -> int:
 
 def evaluate(con: duckdb.DuckDBPyConnection, rule_set: RuleSet) -> dict[str, int]:
     """All rules on the feature tables already built: fills TEMP score_hit_stage; returns fires per rule."""
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {_STAGE} (
-        packet_id VARCHAR, rule_id VARCHAR, rule_version INTEGER, title VARCHAR, explanation VARCHAR,
-        points DOUBLE, category VARCHAR, observed VARCHAR, threshold VARCHAR, evidence VARCHAR)""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} ({_STAGE_COLUMNS})")
     return {rule.id: _stage_rule(con, rule) for rule in rule_set.rules}
 
 
@@ -176,23 +186,58 @@ def stage_scores(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: Sc
 def compute_scores(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: ScoringSettings,
                    units: Units, as_of: date, scope: str | None = None) -> tuple[pa.Table, ScoreReport]:
     """Score every active packet (or those of `scope`, a table of packet ids) without writing:
-    packet_scores rows, and TEMP score_hit_stage.
+    the packet_scores rows, batch by batch as a night scores them.
 
-    Works on a read-only warehouse (only TEMP tables are created), which is what
-    `rules diff` needs while the last run's scores stay untouched.
+    Works on a read-only warehouse (only TEMP tables are created, and freed before returning),
+    which is what `rules diff` needs while the last run's scores stay untouched.
     """
-    report = score_into_stage(con, rule_set, settings, units, as_of, scope)
-    return con.sql("SELECT * FROM score_rows").to_arrow_table(), report
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS_ALL} ({_ROWS_COLUMNS})")
+    try:
+        report = score_batches(con, rule_set, settings, units, as_of, scope,
+                               on_batch=lambda c: c.execute(f"INSERT INTO {_ROWS_ALL} SELECT * FROM score_rows"))
+        return con.sql(f"SELECT * FROM {_ROWS_ALL}").to_arrow_table(), report
+    finally:
+        _free_temp_tables(con)
 
 
-def score_into_stage(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: ScoringSettings,
-                     units: Units, as_of: date, scope: str | None = None, inputs_ready: bool = False) -> ScoreReport:
-    """Features, rules and scores into TEMP score_hit_stage and score_rows (nothing fetched into Python)."""
-    report = ScoreReport(rule_set_hash=rule_set.hash)
-    build_features(con, as_of, scope, inputs_ready)
-    report.fired = evaluate(con, rule_set)
-    stage_scores(con, rule_set, settings, units, report)
+def score_batches(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: ScoringSettings, units: Units,
+                  as_of: date, scope: str | None = None, inputs_ready: bool = False,
+                  on_batch: Callable[[duckdb.DuckDBPyConnection], object] = lambda con: None,
+                  batch_leads: int | None = None) -> ScoreReport:
+    """Features, rules and scores per batch of packets (batches.py): after each batch `on_batch` takes
+    its TEMP score_hit_stage and score_rows, which are then freed with the batch's feature tables.
+
+    Only INPUTS (whole-warehouse counts, built here unless `inputs_ready`) outlives a batch, so a
+    night holds one batch's tables at a time; nothing is fetched into Python but a few counts."""
+    report = ScoreReport(rule_set_hash=rule_set.hash, fired={rule.id: 0 for rule in rule_set.rules})
+    if not inputs_ready:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {INPUTS} AS {INPUTS_SQL}")
+    for number in batches.plan(con, scope, batch_leads):
+        con.execute(batches.batch_sql(number))
+        build_features(con, as_of, batches.BATCH, inputs_ready=True)
+        for rule_id, n in evaluate(con, rule_set).items():
+            report.fired[rule_id] += n
+        stage_scores(con, rule_set, settings, units, report)
+        on_batch(con)
+        _free_batch_tables(con)
+    batches.drop(con)
     return report
+
+
+def _free_batch_tables(con: duckdb.DuckDBPyConnection) -> None:
+    drop_feature_tables(con, keep_inputs=True)
+    for table in _BATCH_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _write_batch(con: duckdb.DuckDBPyConnection) -> None:
+    """One batch's hits and scores into rule_hits and packet_scores (inside score_packets' transaction).
+
+    Batches come in packet_id order and each is written sorted, so the tables keep the order one
+    sort of the whole night gave."""
+    con.execute(f"""INSERT INTO rule_hits SELECT packet_id, rule_id, rule_version, title, explanation,
+                    points, observed, threshold, evidence FROM {_STAGE} ORDER BY packet_id, rule_id""")
+    con.execute("INSERT INTO packet_scores SELECT * FROM score_rows")
 
 
 def _free_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -202,8 +247,9 @@ def _free_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
     the one that stopped scoring, so it is left unreported here."""
     try:
         scope.drop_scope(con)
+        batches.drop(con)
         drop_feature_tables(con)
-        for table in (_STAGE, "score_fired", "score_rows"):
+        for table in (*_BATCH_TABLES, _ROWS_ALL):
             con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     except duckdb.Error:
         pass
@@ -226,16 +272,13 @@ def score_packets(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: S
         if full:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE {scope.SCOPE} AS
                             SELECT packet_id FROM packet_registry WHERE state = 'active'""")
-        report = score_into_stage(con, rule_set, settings, units, as_of, None if everything else scope.SCOPE,
-                                  inputs_ready=True)
         redo = "TRUE" if everything else (
             f"packet_id IN (SELECT packet_id FROM {scope.SCOPE}) "
             "OR packet_id NOT IN (SELECT packet_id FROM packet_registry WHERE state = 'active')")
         con.execute(f"DELETE FROM rule_hits WHERE {redo}")
         con.execute(f"DELETE FROM packet_scores WHERE {redo}")
-        con.execute(f"""INSERT INTO rule_hits SELECT packet_id, rule_id, rule_version, title, explanation,
-                        points, observed, threshold, evidence FROM {_STAGE} ORDER BY packet_id, rule_id""")
-        con.execute("INSERT INTO packet_scores SELECT * FROM score_rows")
+        report = score_batches(con, rule_set, settings, units, as_of, None if everything else scope.SCOPE,
+                               inputs_ready=True, on_batch=_write_batch)
         scope.remember_inputs(con, stamp, as_of, everything)
         con.execute("COMMIT")
     except BaseException:

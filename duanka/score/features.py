@@ -69,8 +69,10 @@ INPUTS_SQL = """
     SELECT DISTINCT 'hub:' || node, '1' FROM link_hubs
     UNION ALL
     SELECT 'case:' || case_id, CAST(hash(reported_at, loss, accounts, phones, _sha256) AS VARCHAR) FROM cases"""
-# The TEMP tables scoring builds (dropped after a night's scoring: they held ~1.2 GB at 1M leads).
-FEATURE_TABLES = (INPUTS, "score_lead_base", "score_lead_nodes", "score_lead_cases", "score_leads", "score_features")
+# The TEMP tables scoring builds per batch of packets (batches.py; they held ~1.2 GB at 1M leads
+# in one batch), freed before the next batch; INPUTS is built once a night and freed after it.
+BATCH_TABLES = ("score_lead_base", "score_lead_nodes", "score_lead_cases", "score_leads", "score_features")
+FEATURE_TABLES = (INPUTS, *BATCH_TABLES)
 
 
 # --- lead features: columns of score_leads that `scope: lead` rules may use ---------------
@@ -161,7 +163,7 @@ PACKET_FEATURES: tuple[Feature, ...] = (
 PACKET_FEATURE_TYPES: dict[str, str] = {feature.name: feature.sql_type for feature in PACKET_FEATURES}
 
 
-def _active(scope: str | None) -> str:
+def active_packets(scope: str | None) -> str:
     """The packets to score: every active one, or those of `scope` (a table of packet ids)."""
     within = f" AND packet_id IN (SELECT packet_id FROM {scope})" if scope else ""
     return f"(SELECT packet_id FROM packet_registry WHERE state = 'active'{within})"
@@ -175,7 +177,7 @@ def _lead_base_sql(scope: str | None = None) -> str:
         -- lead_seq: a number per (packet, lead), any unique one (rules never see it); the smallest
         -- rowid needs no global sort (row_number over 1M leads sorted was a third of this step)
         SELECT p.packet_id, p.lead_kind, p.issuer, p.lead_id, min(p.rowid) AS lead_seq
-        FROM packet_leads p WHERE p.packet_id IN {_active(scope)} GROUP BY ALL
+        FROM packet_leads p WHERE p.packet_id IN {active_packets(scope)} GROUP BY ALL
     ), base AS (
         SELECT 'bank' AS lead_kind, issuer, lead_id, _file AS file, _row AS "row", reason, person_key,
                holder_id_type, account_kind AS kind, status, open_channel, account_no,
@@ -350,7 +352,7 @@ def _packet_sql(scope: str | None = None) -> str:
     joins = " ".join(f"LEFT JOIN {src}_agg USING (packet_id)" for src in sources)
     return f"""
     CREATE OR REPLACE TEMP TABLE score_features AS
-    WITH active AS {_active(scope)},
+    WITH active AS {active_packets(scope)},
     {ctes}
     SELECT a.packet_id, {', '.join(columns)}
     FROM active a {joins}
@@ -377,9 +379,10 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: date, scope: str | Non
         con.execute(statement)
 
 
-def drop_feature_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Free the feature tables (TEMP tables stay in DuckDB's memory until dropped)."""
-    for table in FEATURE_TABLES:
+def drop_feature_tables(con: duckdb.DuckDBPyConnection, keep_inputs: bool = False) -> None:
+    """Free the feature tables (TEMP tables stay in DuckDB's memory until dropped); `keep_inputs`:
+    all but INPUTS, between two batches of one night."""
+    for table in BATCH_TABLES if keep_inputs else FEATURE_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
