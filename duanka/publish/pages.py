@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 PAGE_VERSION = "packet-page/3"
 _DIGEST_HEAD = json.dumps([PAGE_VERSION], ensure_ascii=False)[:-1]  # `["packet-page/N"`
 INDEX_SHOWN = 3
+TIERS = ("red", "orange", "yellow")
 # Evidence rows shown open under each rule; the rest fold away on screen (the reader sees who to
 # visit first) and print in full (style.css opens every fold on paper).
 EVIDENCE_SHOWN = 3
@@ -110,14 +112,45 @@ def page_digest(page: dict) -> str:
     return digest_of(page_json(page))
 
 
-def index_json(entries: list[dict]) -> str:
-    """index.json's text: `json.dumps(entries, ensure_ascii=False, indent=2)` plus a newline (orjson when there)."""
+def _indented(entries: list[dict]) -> str:
+    """`json.dumps(entries, ensure_ascii=False, indent=2)` (orjson when there: the same bytes, faster)."""
     if orjson is not None:
         try:
-            return orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode() + "\n"
+            return orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode()
         except TypeError:
             pass
-    return json.dumps(entries, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(entries, ensure_ascii=False, indent=2)
+
+
+def json_piece(chunk: list[dict], first: bool) -> str:
+    """One chunk of index.json's list, to follow the pieces before it (`first`: none yet); empty for no entries.
+
+    A list indented by two is `[`, each element one level in, joined by `,` and newlines, then `]`: an
+    element's text does not depend on the list around it, so each chunk is dumped alone and the text
+    between its brackets is joined. A province's ~770k entries never have to be in memory at once."""
+    if not chunk:
+        return ""
+    return ("[\n" if first else ",\n") + _indented(chunk)[2:-2]
+
+
+def json_end(first: bool) -> str:
+    """What closes index.json: `]` after the pieces, or the empty list when there was none."""
+    return "[]\n" if first else "\n]\n"
+
+
+def iter_index_json(chunks: Iterable[list[dict]]) -> Iterator[str]:
+    """index.json's text in pieces, from the entries in chunks: the bytes `index_json` writes for them all."""
+    first = True
+    for chunk in chunks:
+        if chunk:
+            yield json_piece(chunk, first)
+            first = False
+    yield json_end(first)
+
+
+def index_json(entries: list[dict]) -> str:
+    """index.json's text: `json.dumps(entries, ensure_ascii=False, indent=2)` plus a newline."""
+    return "".join(iter_index_json([entries]))
 
 
 def model_bytes(digest: str, canonical: str) -> bytes:
@@ -146,32 +179,61 @@ _ROWS_MARK = "\x00duanka-index-rows\x00"
 _ROWS_PER_WRITE = 2_000
 
 
-def iter_index(entries: list[dict], as_of: str, *, title: str = "断卡线索包清单", base: str = "../../",
-               extra: dict[str, dict] | None = None, units_nav: list[dict] | None = None, back: bool = False,
-               dashboard: str | None = None) -> Iterator[str]:
+@dataclass(frozen=True)
+class IndexFacts:
+    """What an index page's head says about its whole list, known before its first row is written."""
+
+    count: int
+    changed: int
+    tiers: list[str]  # present ones, in tier order
+    statuses: list[str]  # present ones, in lifecycle order
+    units: list[str]  # sorted
+    overdue: int
+
+
+def facts_of(entries: list[dict], extra: dict[str, dict] | None = None) -> IndexFacts:
+    """The head facts of a list of entries held in memory (`extra`: per packet, its deadline)."""
+    extra = extra or {}
+    present_tiers = {e["tier"] for e in entries}
+    present_statuses = {e["status"] for e in entries}
+    return IndexFacts(
+        count=len(entries), changed=sum(1 for e in entries if e["changed"]),
+        tiers=[t for t in TIERS if t in present_tiers], statuses=[s for s in L.STATUS if s in present_statuses],
+        units=sorted({e["unit_code"] for e in entries}),
+        overdue=sum(1 for e in entries
+                    if (extra.get(e["packet_id"], {}).get("deadline") or {}).get("state") == "overdue"))
+
+
+def iter_index_rows(facts: IndexFacts, rows: Iterable[Iterable[tuple[dict, dict]]], as_of: str, *,
+                    title: str = "断卡线索包清单", base: str = "../../", units_nav: list[dict] | None = None,
+                    back: bool = False, dashboard: str | None = None) -> Iterator[str]:
     """An index page, in pieces: the index.json list for people, identifiers masked.
 
-    `base` leads from the page's folder to HOME (links to packet pages are
-    relative, so the folder can be copied to a stick and still work); `extra`
-    holds per packet what index.json does not carry (deadline, PDF path).
-    In pieces because a province lists ~770k packets: the whole page as one
-    string (and its UTF-8 copy) cost several GB at 1M leads; the template is
-    rendered once around a mark, and the rows are written between its halves.
+    `rows` yields chunks of (entry, extra) pairs in the page's order; `extra` holds what index.json
+    does not carry (deadline, PDF path). `base` leads from the page's folder to HOME (links to packet
+    pages are relative, so the folder can be copied to a stick and still work). In pieces because a
+    province lists ~770k packets: the whole page as one string (and its UTF-8 copy) cost several GB
+    at 1M leads, and the list itself ~1 GB; the template is rendered once around a mark with the
+    head `facts`, and the rows, read chunk by chunk, are written between its halves.
     """
-    extra = extra or {}
-    tiers = [t for t in ("red", "orange", "yellow") if any(e["tier"] == t for e in entries)]
-    statuses = [s for s in L.STATUS if any(e["status"] == s for e in entries)]
-    units = sorted({e["unit_code"] for e in entries})
-    overdue = sum(1 for e in entries if (extra.get(e["packet_id"], {}).get("deadline") or {}).get("state") == "overdue")
     frame = environment().get_template("index.html.j2").render(
-        entries=entries, as_of=as_of, tiers=tiers, statuses=statuses, units=units, title=title, base=base,
-        rows=Markup(_ROWS_MARK), units_nav=units_nav or [], back=back, dashboard=dashboard, overdue_count=overdue)
+        count=facts.count, changed_count=facts.changed, as_of=as_of, tiers=facts.tiers, statuses=facts.statuses,
+        units=facts.units, title=title, base=base, rows=Markup(_ROWS_MARK), units_nav=units_nav or [], back=back,
+        dashboard=dashboard, overdue_count=facts.overdue)
     head, tail = frame.split(_ROWS_MARK)
     yield head
-    for start in range(0, len(entries), _ROWS_PER_WRITE):
-        yield "".join(index_row(e, extra.get(e["packet_id"], {}), base)
-                      for e in entries[start:start + _ROWS_PER_WRITE])
+    for chunk in rows:
+        yield "".join(index_row(e, x, base) for e, x in chunk)
     yield tail
+
+
+def iter_index(entries: list[dict], as_of: str, *, extra: dict[str, dict] | None = None,
+               **options: Any) -> Iterator[str]:
+    """`iter_index_rows` for a list held in memory (tests, small lists); the publisher streams its rows."""
+    extra = extra or {}
+    chunks = ([(e, extra.get(e["packet_id"], {})) for e in entries[start:start + _ROWS_PER_WRITE]]
+              for start in range(0, len(entries), _ROWS_PER_WRITE))
+    return iter_index_rows(facts_of(entries, extra), chunks, as_of, **options)
 
 
 def render_index(entries: list[dict], as_of: str, **options: Any) -> str:

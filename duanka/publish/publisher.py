@@ -8,20 +8,23 @@ index.html and the per-unit index pages, swapped in as a whole.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from duanka.publish.columns import iter_chunks
+from duanka.publish.columns import ChunkColumns, iter_chunks
 from duanka.publish.files import new_staging_dir, swap_into_place, sweep_leftovers, sync_folder
-from duanka.publish.lifecycle import Casework, read_casework
-from duanka.publish.pages import index_json, unit_file, write_index
+from duanka.publish.index_files import write_indexes
+from duanka.publish.index_store import TABLE as INDEX_TABLE
+from duanka.publish.index_store import IndexStore, drop_missing_pdfs
+from duanka.publish.lifecycle import EventReader
 from duanka.publish.pdf import PdfUnavailable, print_pages
 from duanka.publish.reference import load_reference
-from duanka.publish.render import NightContext, column_units, publish_units, workers_wanted
+from duanka.publish.render import NightContext, Unit, column_units, publish_units, workers_wanted
 from duanka.publish.reports import write_run_reports
 from duanka.publish.settings import PublishSettings, load_publish_settings, settings_path
 from duanka.publish.views import ACTIVE, hubs_sql
@@ -44,36 +47,57 @@ class PublishReport:
     pdf_problem: str | None = None
 
 
+@dataclass
+class Rendered:
+    """What rendering left for the index files besides the index table: small whatever the night's size."""
+
+    listed: int = 0
+    kept: int = 0
+    unit_names: dict[str, str] = field(default_factory=dict)
+    to_print: list[tuple[Path, Path]] = field(default_factory=list)
+
+
+def _chunk_units(chunks: Iterable[ChunkColumns], statuses: dict[str, str], events: EventReader) -> Iterator[Unit]:
+    """Units of work chunk by chunk, each chunk with the casework events of its packets only."""
+    for chunk in chunks:
+        if chunk.packets:
+            first, last = chunk.packets[0]["packet_id"], chunk.packets[-1]["packet_id"]
+            yield from column_units(chunk, statuses, events.between(first, last))
+
+
 def _publish_pages(con: duckdb.DuckDBPyConnection, home: Path, as_of: date, statuses: dict[str, str],
-                   casework: Casework, reference: dict[str, dict],
-                   settings: PublishSettings) -> tuple[list[dict], dict[str, dict], dict[str, str], list[tuple[Path, Path]], int]:
+                   casework_db: Path, reference: dict[str, dict], settings: PublishSettings) -> Rendered:
     """Render every open packet's page whose content changed (render.py: in worker processes for a big night).
 
-    Returns the index entries, per-packet extras for the index pages (deadline,
-    PDF), unit names, the (html, pdf) pairs still to print, and how many pages were kept.
+    Each packet's index entry, deadline and PDF go into the index table (index_store.py) as they come
+    back, not into Python lists: a province's ~770k entries would hold the flow's process at ~1 GB.
     """
     pages_dir = home / "packets" / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
     hubs = frozenset(node for (node,) in con.execute(hubs_sql()).fetchall())
     ctx = NightContext(pages_dir=pages_dir, as_of=as_of, settings=settings, reference=reference, hubs=hubs)
     workers = workers_wanted(con.execute(f"SELECT count(*) FROM {ACTIVE}").fetchall()[0][0])
-    chunks = iter_chunks(con, as_of, chunk=VIEW_CHUNK_POOLED if workers else VIEW_CHUNK)
-    units = (unit for chunk in chunks for unit in column_units(chunk, statuses, casework.events))
-    entries, extra, unit_names, to_print, kept = [], {}, {}, [], 0
-    for done in publish_units(ctx, units, workers):
-        entries.append(done.entry)
-        extra[done.entry["packet_id"]] = {"deadline": done.deadline, "pdf": done.pdf}
-        unit_names[done.unit_code] = done.unit_name
-        kept += done.kept
-        if done.to_print:
-            to_print.append(done.to_print)
+    store = IndexStore(con)
+    events = EventReader(casework_db)
+    done = Rendered()
+    try:
+        chunks = iter_chunks(con, as_of, chunk=VIEW_CHUNK_POOLED if workers else VIEW_CHUNK)
+        for page in publish_units(ctx, _chunk_units(chunks, statuses, events), workers):
+            store.add(page.entry, page.deadline, page.pdf)
+            done.unit_names[page.unit_code] = page.unit_name
+            done.kept += page.kept
+            if page.to_print:
+                done.to_print.append(page.to_print)
+        store.flush()
+    finally:
+        events.close()
+    done.listed = store.count
     sync_folder(pages_dir)  # the pages' names are on disk before any index names them
-    entries.sort(key=lambda e: (-e["priority"], e["packet_id"]))
-    return entries, extra, unit_names, to_print, kept
+    return done
 
 
-def _print_pdfs(home: Path, to_print: list[tuple[Path, Path]], settings: PublishSettings,
-                extra: dict[str, dict]) -> tuple[int, str | None]:
+def _print_pdfs(con: duckdb.DuckDBPyConnection, home: Path, to_print: list[tuple[Path, Path]],
+                settings: PublishSettings) -> tuple[int, str | None]:
     """Print the PDFs; when the browser is missing or fails, the night still publishes, without them
     (the index links only PDFs that exist)."""
     try:
@@ -81,29 +105,13 @@ def _print_pdfs(home: Path, to_print: list[tuple[Path, Path]], settings: Publish
     except (PdfUnavailable, OSError) as exc:
         printed, problem = 0, f"PDF 未生成: {exc}"
         log.warning(problem)
-    for item in extra.values():
-        if item["pdf"] and not (home / item["pdf"]).is_file():
-            item["pdf"] = None
+    drop_missing_pdfs(con, home)
     return printed, problem
 
 
-def _write_indexes(staging: Path, entries: list[dict], day: str, extra: dict[str, dict],
-                   unit_names: dict[str, str]) -> int:
-    """index.json, index.html and units/<unit>.html into the day's staging folder; returns the unit count."""
-    (staging / "index.json").write_text(index_json(entries), encoding="utf-8")
-    by_unit: dict[str, list[dict]] = {}
-    for e in entries:
-        by_unit.setdefault(e["unit_code"], []).append(e)
-    dashboard = f"../../runs/{day}/dashboard.html"
-    nav = [{"code": code or "UNASSIGNED", "name": unit_names.get(code) or "未分配单位", "file": unit_file(code),
-            "count": len(rows)} for code, rows in sorted(by_unit.items())]
-    write_index(staging / "index.html", entries, day, extra=extra, units_nav=nav, dashboard=dashboard)
-    (staging / "units").mkdir()
-    for code, rows in by_unit.items():
-        title = f"{unit_names.get(code) or '未分配单位'} 断卡线索包清单"
-        write_index(staging / "units" / unit_file(code), rows, day, title=title, base="../../../", extra=extra,
-                    back=True, dashboard="../" + dashboard)
-    return len(by_unit)
+def _write_indexes(con: duckdb.DuckDBPyConnection, staging: Path, day: str, unit_names: dict[str, str]) -> int:
+    """index.json, index.html and units/<unit>.html into the day's staging folder (index_files.py); the unit count."""
+    return write_indexes(con, staging, day, unit_names)
 
 
 def publish(con: duckdb.DuckDBPyConnection, home: Path, as_of: date, *, statuses: dict[str, str],
@@ -125,20 +133,22 @@ def publish(con: duckdb.DuckDBPyConnection, home: Path, as_of: date, *, statuses
     settings = settings or load_publish_settings(settings_path(rules))
     casework_db = Path(casework_db) if casework_db else home / "casework.sqlite"
     sweep_leftovers(home, home / "packets", home / "packets" / "pages", home / "runs" / day)
-    entries, extra, unit_names, to_print, kept = _publish_pages(
-        con, home, as_of, statuses, read_casework(casework_db), load_reference(rules), settings)
-    printed, problem = _print_pdfs(home, to_print, settings, extra)
-    write_run_reports(home / "runs" / day, summary, quarantine)
-    write_metrics(con, casework_db, home, as_of, settings=settings)
-    staging = new_staging_dir(home)
     try:
-        units = _write_indexes(staging, entries, day, extra, unit_names)
-        swap_into_place(staging, home / "packets" / day)
+        done = _publish_pages(con, home, as_of, statuses, casework_db, load_reference(rules), settings)
+        printed, problem = _print_pdfs(con, home, done.to_print, settings)
+        write_run_reports(home / "runs" / day, summary, quarantine)
+        write_metrics(con, casework_db, home, as_of, settings=settings)
+        staging = new_staging_dir(home)
+        try:
+            units = _write_indexes(con, staging, day, done.unit_names)
+            swap_into_place(staging, home / "packets" / day)
+        finally:
+            sweep_leftovers(home)
     finally:
-        sweep_leftovers(home)
-    rendered = len(entries) - kept
-    log.info("published %s: %d packets, %d pages rendered, %d kept, %d PDFs", day, len(entries), rendered, kept,
+        con.execute(f"DROP TABLE IF EXISTS {INDEX_TABLE}")
+    rendered, kept = done.listed - done.kept, done.kept
+    log.info("published %s: %d packets, %d pages rendered, %d kept, %d PDFs", day, done.listed, rendered, kept,
              printed)
-    return PublishReport(pages_rendered=rendered, pages_kept=kept, packets_listed=len(entries),
+    return PublishReport(pages_rendered=rendered, pages_kept=kept, packets_listed=done.listed,
                          index_path=home / "packets" / day / "index.json", units=units, pdfs_printed=printed,
                          pdf_problem=problem)
