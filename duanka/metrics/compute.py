@@ -5,19 +5,27 @@ sent held up (查实率); a rule is judged by how often the packets it fired on
 were verified true (precision). Every figure is a count of packets or a sum
 of reported figures, so totals equal the sum of the units (tested).
 Identifiers never appear here: packet ids only, which name no person.
+
+A province's ~770k packets are read a range of packet ids at a time (their
+casework events, scores and rule hits) and added to running tallies (tally.py):
+memory grows with units and rules, not with packets.
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
-from duanka.casework import FIGURES, STAGES
-from duanka.publish.lifecycle import Casework, deadline
+from duanka.casework import FIGURES
+from duanka.metrics.tally import RuleTally, Tally, UnitTally, summarise
+from duanka.publish.lifecycle import EventReader, deadline
 from duanka.publish.settings import DeadlineSettings
 
-POSITIVE = ("confirmed", "partial")
+__all__ = ["CHUNK", "DEFINITIONS", "compute_metrics", "packet_record", "summarise"]
+
+CHUNK = 20_000  # packets whose events, scores and rule hits are in memory at once (~30 MB)
 DEFINITIONS = {
     "issued": "截至本批次已下发的线索包数（含已办结）",
     "fed_back": "单位已反馈过至少一个环节（研判、核查、打击或办结）的线索包数",
@@ -30,14 +38,28 @@ DEFINITIONS = {
 }
 
 
+def issued_packets_sql() -> str:
+    """Casework: every packet ever issued, with its unit as issued, in packet id order (its primary key).
+
+    SQLite compares ids as UTF-8 bytes, as DuckDB does, so the ranges below select the same packets."""
+    return "SELECT packet_id, unit_code FROM packets ORDER BY packet_id"
+
+
 def scores_sql() -> str:
-    """Tonight's tier and unit of every scored packet."""
-    return "SELECT packet_id, tier, unit_code, unit_name FROM packet_scores"
+    """Tonight's tier and unit of the scored packets of one id range."""
+    return "SELECT packet_id, tier, unit_code, unit_name FROM packet_scores WHERE packet_id BETWEEN $first AND $last"
 
 
 def rule_hits_sql() -> str:
-    """Which rules fired on which packet (one row per rule and packet), with the rule's title."""
-    return "SELECT DISTINCT packet_id, rule_id, title FROM rule_hits"
+    """Which rules fired on which packet of one id range (one row per rule and packet)."""
+    return "SELECT DISTINCT packet_id, rule_id FROM rule_hits WHERE packet_id BETWEEN $first AND $last"
+
+
+def rule_titles_sql() -> str:
+    """Each rule's titles, newest version first: a rule's title is its newest version's (packets
+    scored on an earlier night may keep hits of an earlier version)."""
+    return """SELECT DISTINCT rule_id, rule_version, coalesce(title, '') AS title FROM rule_hits
+              ORDER BY rule_id, rule_version DESC NULLS LAST, title"""
 
 
 def feedback_rows_sql() -> str:
@@ -54,82 +76,67 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) 
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def packet_records(con: duckdb.DuckDBPyConnection, casework: Casework, as_of: date,
-                   settings: DeadlineSettings) -> list[dict]:
-    """One record per packet issued up to `as_of`: unit, status, outcome, figures, deadline state."""
-    scores = {r["packet_id"]: r for r in _rows(con, scores_sql())}
-    records = []
-    for packet_id, unit_code in casework.units.items():
-        events = [e for e in casework.of(packet_id) if str(e["at"])[:10] <= as_of.isoformat()]
-        if not events:
-            continue
-        score = scores.get(packet_id, {})
-        status = events[-1]["to_status"]
-        outcomes = [e["outcome"] for e in events if e["to_status"] == "verified" and e["outcome"]]
-        first = date.fromisoformat(str(events[0]["at"])[:10])
-        state = deadline(score.get("tier") or "yellow", events, first, as_of, settings)["state"]
-        records.append({
-            "packet_id": packet_id, "unit_code": score.get("unit_code") or unit_code or "UNASSIGNED",
-            "unit_name": score.get("unit_name") or "", "status": status,
-            "fed_back": any(e["to_status"] != "issued" for e in events),
-            "outcome": outcomes[-1] if outcomes else None,
-            "figures": {f: sum(float(e[f] or 0) for e in events) for f in FIGURES},
-            "overdue": status != "closed" and state == "overdue", "at_risk": status != "closed" and state == "at_risk"})
-    return sorted(records, key=lambda r: r["packet_id"])
-
-
-def _rate(numerator: int, denominator: int) -> float | None:
-    return round(numerator / denominator, 4) if denominator else None
-
-
-def summarise(records: list[dict]) -> dict:
-    """The figures of a set of packets (a unit's, or all of them)."""
-    outcomes = Counter(r["outcome"] for r in records if r["outcome"])
-    verified = sum(outcomes.values())
-    fed_back = sum(1 for r in records if r["fed_back"])
-    positive = outcomes["confirmed"] + outcomes["partial"]
-    results = {f: sum(r["figures"][f] for r in records) for f in FIGURES}
+def packet_record(packet_id: str, unit_code: str | None, events: list[dict], score: dict, as_of: date,
+                  settings: DeadlineSettings) -> dict | None:
+    """A packet's unit, status, outcome, figures and deadline state as of `as_of`; None if not issued by then."""
+    night = as_of.isoformat()
+    events = [e for e in events if str(e["at"])[:10] <= night]
+    if not events:
+        return None
+    status = events[-1]["to_status"]
+    outcomes = [e["outcome"] for e in events if e["to_status"] == "verified" and e["outcome"]]
+    first = date.fromisoformat(str(events[0]["at"])[:10])
+    state = deadline(score.get("tier") or "yellow", events, first, as_of, settings)["state"]
     return {
-        "issued": len(records), "fed_back": fed_back, "not_fed_back": len(records) - fed_back,
-        "feedback_rate": _rate(fed_back, len(records)),
-        "by_status": {s: sum(1 for r in records if r["status"] == s) for s in STAGES},
-        "verified": verified, "confirmed": outcomes["confirmed"], "partial": outcomes["partial"],
-        "unfounded": outcomes["unfounded"], "confirmed_rate": _rate(positive, verified),
-        "results": {f: (round(v, 2) if f == "recovered" else int(v)) for f, v in results.items()},
-        "overdue": sum(1 for r in records if r["overdue"]), "at_risk": sum(1 for r in records if r["at_risk"]),
-    }
+        "packet_id": packet_id, "unit_code": score.get("unit_code") or unit_code or "UNASSIGNED",
+        "unit_name": score.get("unit_name") or "", "status": status,
+        "fed_back": any(e["to_status"] != "issued" for e in events),
+        "outcome": outcomes[-1] if outcomes else None,
+        "figures": {f: sum(float(e[f] or 0) for e in events) for f in FIGURES},
+        "overdue": status != "closed" and state == "overdue", "at_risk": status != "closed" and state == "at_risk"}
 
 
-def unit_metrics(records: list[dict]) -> list[dict]:
-    """Per unit, most packets first; each with the ids of its overdue packets."""
-    units: dict[str, list[dict]] = {}
-    for r in records:
-        units.setdefault(r["unit_code"], []).append(r)
-    out = []
-    for code, rows in units.items():
-        name = next((r["unit_name"] for r in rows if r["unit_name"]), "")
-        out.append({"unit_code": code, "unit_name": name, **summarise(rows),
-                    "overdue_packets": [r["packet_id"] for r in rows if r["overdue"]]})
-    return sorted(out, key=lambda u: (-u["issued"], u["unit_code"]))
+def _issued_chunks(reader: EventReader, size: int) -> Iterator[tuple[list[tuple[str, str | None]], dict]]:
+    """(packets with their unit as issued, their events by packet id), `size` packets at a time."""
+    if reader.con is None:
+        return
+    cursor = reader.con.execute(issued_packets_sql())
+    while packets := cursor.fetchmany(size):
+        yield packets, reader.between(packets[0][0], packets[-1][0])
 
 
-def rule_precision(con: duckdb.DuckDBPyConnection, records: list[dict]) -> list[dict]:
-    """Per rule: issued packets hit, how many were verified, and the share verified (partly) true."""
-    outcome = {r["packet_id"]: r["outcome"] for r in records}
-    rules: dict[str, dict] = {}
-    for hit in _rows(con, rule_hits_sql()):
-        if hit["packet_id"] not in outcome:
-            continue  # a group never issued (dissolved before it was) was never sent to anyone
-        rule = rules.setdefault(hit["rule_id"], {"rule_id": hit["rule_id"], "title": hit["title"] or "",
-                                                 "packets_hit": 0, "confirmed": 0, "partial": 0, "unfounded": 0})
-        rule["packets_hit"] += 1
-        result = outcome.get(hit["packet_id"])
-        if result:
-            rule[result] += 1
-    for rule in rules.values():
-        rule["verified"] = rule["confirmed"] + rule["partial"] + rule["unfounded"]
-        rule["precision"] = _rate(rule["confirmed"] + rule["partial"], rule["verified"])
-    return sorted(rules.values(), key=lambda r: (-r["verified"], -r["packets_hit"], r["rule_id"]))
+class _Night:
+    """The running tallies of one night's metrics."""
+
+    def __init__(self) -> None:
+        self.totals = Tally()
+        self.units: dict[str, UnitTally] = {}
+        self.rules: dict[str, RuleTally] = {}
+
+    def add_chunk(self, con: duckdb.DuckDBPyConnection, packets: list[tuple[str, str | None]], events: dict,
+                  as_of: date, settings: DeadlineSettings) -> None:
+        span = {"first": packets[0][0], "last": packets[-1][0]}
+        scores = {r["packet_id"]: r for r in _rows(con, scores_sql(), span)}
+        outcome: dict[str, str | None] = {}
+        for packet_id, unit_code in packets:
+            record = packet_record(packet_id, unit_code, events.get(packet_id, []), scores.get(packet_id, {}),
+                                   as_of, settings)
+            if record is None:
+                continue
+            outcome[packet_id] = record["outcome"]
+            self.totals.add(record)
+            code = record["unit_code"]
+            (self.units.get(code) or self.units.setdefault(code, UnitTally(code))).add(record)
+        for packet_id, rule_id in con.execute(rule_hits_sql(), span).fetchall():
+            if packet_id in outcome:  # a group never issued (dissolved before it was) was never sent to anyone
+                (self.rules.get(rule_id) or self.rules.setdefault(rule_id, RuleTally(rule_id))).add(outcome[packet_id])
+
+    def rule_figures(self, con: duckdb.DuckDBPyConnection) -> list[dict]:
+        titles: dict[str, str] = {}
+        for rule_id, _, title in con.execute(rule_titles_sql()).fetchall():
+            titles.setdefault(rule_id, title)
+        rules = [rule.figures(titles.get(rule_id, "")) for rule_id, rule in self.rules.items()]
+        return sorted(rules, key=lambda r: (-r["verified"], -r["packets_hit"], r["rule_id"]))
 
 
 def feedback_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> dict:
@@ -138,10 +145,20 @@ def feedback_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> dict:
     return {k: int(v or 0) for k, v in row.items()}
 
 
-def compute_metrics(con: duckdb.DuckDBPyConnection, casework: Casework, as_of: date,
-                    settings: DeadlineSettings) -> dict:
-    """metrics.json as a dict: totals, units, rules, tonight's feedback rows, and what each figure means."""
-    records = packet_records(con, casework, as_of, settings)
-    return {"as_of": as_of.isoformat(), "totals": summarise(records), "units": unit_metrics(records),
-            "rules": rule_precision(con, records), "feedback_rows": feedback_rows(con, as_of),
+def compute_metrics(con: duckdb.DuckDBPyConnection, casework_db: Path | None, as_of: date,
+                    settings: DeadlineSettings, chunk: int = CHUNK) -> dict:
+    """metrics.json as a dict: totals, units, rules, tonight's feedback rows, and what each figure means.
+
+    Reads casework (`casework_db`; missing means nothing issued yet) without writing to it, `chunk`
+    packets at a time, and the score tables through `con`."""
+    night = _Night()
+    reader = EventReader(casework_db)
+    try:
+        for packets, events in _issued_chunks(reader, chunk):
+            night.add_chunk(con, packets, events, as_of, settings)
+    finally:
+        reader.close()
+    units = sorted((u.figures() for u in night.units.values()), key=lambda u: (-u["issued"], u["unit_code"]))
+    return {"as_of": as_of.isoformat(), "totals": night.totals.figures(), "units": units,
+            "rules": night.rule_figures(con), "feedback_rows": feedback_rows(con, as_of),
             "definitions": DEFINITIONS}
