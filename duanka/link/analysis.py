@@ -16,8 +16,9 @@ Three paths, by the group's shape (`solo.py` explains why they agree):
 
 Python works through the packets in chunks, so memory stays flat on a first
 night that analyses millions of groups, and in worker processes (`workers.py`)
-when the night is big enough to use both cores: the main process reads and
-stores rows in DuckDB while the workers analyse.
+when the night is big enough to use both cores: the main process reads the
+next batches from DuckDB while the workers analyse. Their rows are spooled to
+Parquet and stored with one INSERT per table (`spool.py` says why).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ import pyarrow as pa
 
 from duanka.link import solo, workers
 from duanka.link.runner import Step, drop_temp, run_steps
+from duanka.link.spool import RowSpool, spool_folder
 
 log = logging.getLogger("duanka.link")
 
@@ -106,11 +108,15 @@ def write_group_analysis(con: duckdb.DuckDBPyConnection, refresh: str, gone: set
         Step("solo_tree_bridges", solo.tree_bridges_sql()),
     ])
     size = _pool_size(con, processes)
-    with _timed(f"in Python, {size} processes (cpu: with the workers)"), workers.Pool(size) as pool:
-        with _timed("solo cycles"):
-            _solo_cycles(con, pool)
-        with _timed("groups of several holders"):
-            _groups(con, pool)
+    with RowSpool(spool_folder(con)) as spool:
+        with _timed(f"in Python, {size} processes (cpu: with the workers)"), workers.Pool(size) as pool:
+            with _timed("solo cycles"):
+                _solo_cycles(con, pool, spool)
+            with _timed("groups of several holders"):
+                _groups(con, pool, spool)
+        with _timed("stored"):
+            for table in (solo.CENTRALITY, "group_bridges", "group_roles", "group_layout"):
+                spool.store(con, table)
     run_steps(con, [Step("solo_roles", solo.solo_roles_sql())])
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {_LAYOUT_BATCH} AS
         SELECT packet_id, (row_number() OVER (ORDER BY packet_id) - 1) // {LAYOUT_CHUNK} AS batch
@@ -152,17 +158,17 @@ def _read(con: duckdb.DuckDBPyConnection, table: str, columns: str, batch: int) 
     return con.sql(f"SELECT {columns} FROM {table} WHERE batch = ? ORDER BY ALL", params=[batch]).to_arrow_table()
 
 
-def _solo_cycles(con: duckdb.DuckDBPyConnection, pool: workers.Pool) -> None:
+def _solo_cycles(con: duckdb.DuckDBPyConnection, pool: workers.Pool, spool: RowSpool) -> None:
     """One-holder groups with a cycle: plain-Python betweenness and bridges, batch by batch."""
     batches = _batches(con, "holders = 1 AND edges <> nodes - 1",
                        {_BATCH_EDGES: f"SELECT packet_id, src, dst FROM {solo.PEDGES}"}, SOLO_JOB)
     jobs = (_read(con, _BATCH_EDGES, "packet_id, src, dst", b) for b in batches)
     for scores, bridges in pool.map(workers.cycle_groups, jobs):
-        _insert(con, solo.CENTRALITY, scores)
-        _insert(con, "group_bridges", bridges)
+        spool.add(solo.CENTRALITY, scores)
+        spool.add("group_bridges", bridges)
 
 
-def _groups(con: duckdb.DuckDBPyConnection, pool: workers.Pool) -> None:
+def _groups(con: duckdb.DuckDBPyConnection, pool: workers.Pool, spool: RowSpool) -> None:
     """Groups of two holders or more: the analysis of `roles.py`, batch by batch."""
     rows = {
         _BATCH_EDGES: "SELECT m.packet_id, e.src, e.dst, e.kind FROM link_edges e JOIN (SELECT * FROM packet_members "
@@ -173,9 +179,9 @@ def _groups(con: duckdb.DuckDBPyConnection, pool: workers.Pool) -> None:
     jobs = ((_read(con, _BATCH_EDGES, "packet_id, src, dst, kind", b),
              _read(con, _BATCH_CARDS, "packet_id, node, holder, open_date, place", b)) for b in batches)
     for roles, layout, bridges in pool.map(workers.analyse_groups, jobs):
-        _insert(con, "group_roles", roles)
-        _insert(con, "group_layout", layout)
-        _insert(con, "group_bridges", bridges)
+        spool.add("group_roles", roles)
+        spool.add("group_layout", layout)
+        spool.add("group_bridges", bridges)
 
 
 def _pool_size(con: duckdb.DuckDBPyConnection, requested: int | None) -> int:
@@ -187,9 +193,3 @@ def _pool_size(con: duckdb.DuckDBPyConnection, requested: int | None) -> int:
     multi, cycles = con.execute(f"""SELECT count(*) FILTER (WHERE holders <> 1),
         count(*) FILTER (WHERE holders = 1 AND edges <> nodes - 1) FROM {solo.SHAPE}""").fetchall()[0]
     return wanted if multi + cycles / 20 >= PARALLEL_MIN else 1
-
-
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pa.Table) -> None:
-    con.register("_link_rows", frame)
-    con.execute(f"INSERT INTO {table} SELECT * FROM _link_rows")
-    con.unregister("_link_rows")
