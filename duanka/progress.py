@@ -43,9 +43,10 @@ class Progress:
         self.stage_started = time.monotonic()
         self._emit(f"[{stage}] 开始 {detail}".rstrip())
 
-    def step(self, done: int, total: int, detail: str = "") -> None:
+    def step(self, done: int, total: int, detail: str = "", stage: str | None = None) -> None:
+        """`stage` names a stage that runs alongside the current one (files read while others load)."""
         elapsed = time.monotonic() - self.stage_started
-        self._emit(f"[{self.stage}] {done}/{total} {detail} ({elapsed:.1f}s)")
+        self._emit(f"[{stage or self.stage}] {done}/{total} {detail} ({elapsed:.1f}s)")
 
     def end(self, detail: str = "") -> float:
         elapsed = time.monotonic() - self.stage_started

@@ -30,7 +30,15 @@ from duanka.normalize import identifiers as ids
 from duanka.normalize import numbers
 from duanka.normalize.dates import parse_date, parse_datetime
 from duanka.normalize.distinct import MIN_ROWS, by_distinct, worth_encoding
-from duanka.normalize.text import bank_lookup, clean_text, clean_text_series, code_lookup, compact, split_list
+from duanka.normalize.text import (
+    LIST_SEPARATORS,
+    bank_lookup,
+    clean_text,
+    clean_text_series,
+    code_lookup,
+    compact,
+    split_list,
+)
 
 REASONS = "_reasons"
 PERSON_KEY = "person_key"
@@ -53,18 +61,48 @@ def _text(name: str) -> pl.Expr:
     return pl.col(_TEXT + name)
 
 
-def _list_items(spec: ColumnSpec, text: pl.Expr) -> pl.Expr:
-    """Split a list cell and normalise its elements by item kind; duplicates dropped."""
-    items = split_list(text)
-    element = pl.element()
-    if spec.item == "account":
+def _list_item(item: str | None, element: pl.Expr) -> pl.Expr:
+    """One element of a list cell normalised by its item kind (account, phone, ip; others as they are)."""
+    if item == "account":
         digits = compact(element)
-        element = pl.when(digits.str.contains(r"^\d+$")).then(digits).otherwise(element)
-    elif spec.item == "phone":
-        element = ids.phone_value(element)
-    elif spec.item == "ip":
-        element = element.str.to_lowercase()
-    return items.list.eval(element).list.unique(maintain_order=True)
+        return pl.when(digits.str.contains(r"^\d+$")).then(digits).otherwise(element)
+    if item == "phone":
+        return ids.phone_value(element)
+    if item == "ip":
+        return element.str.to_lowercase()
+    return element
+
+
+def list_items(texts: pl.Series, item: str | None) -> pl.Series:
+    """Cleaned list cells -> their elements, split, stripped, normalised by `item`, duplicates dropped.
+
+    Most cells hold one value (one device, one IP, one case): a cleaned text without a separator
+    is already one stripped, non-empty element, so only cells with a separator go through the
+    split-and-evaluate chain (measured at 740k bank rows: 0.25 -> 0.05 s a list column).
+    The result is the same as the chain on every cell.
+    """
+    column = pl.col(texts.name)
+    one = pl.when(column.is_not_null()).then(pl.concat_list(_list_item(item, column)))
+    chain = split_list(column).list.eval(_list_item(item, pl.element())).list.unique(maintain_order=True)
+    several = texts.str.contains(LIST_SEPARATORS).fill_null(False)
+    count = int(several.sum())
+    if count == 0:
+        return texts.to_frame().select(one.alias(texts.name)).to_series()
+    if count * 2 > texts.len():
+        return texts.to_frame().select(chain.alias(texts.name)).to_series()
+    rows = several.arg_true()
+    ones = texts.to_frame().select(one.alias(texts.name)).to_series()
+    split = texts.gather(rows).to_frame().select(chain.alias(texts.name)).to_series()
+    # Row i takes its own single-element list, or (with a separator) its entry of `split` after them.
+    position = pl.select(pl.when(pl.lit(several)).then(pl.lit(several).cum_sum() - 1 + texts.len())
+                         .otherwise(pl.int_range(texts.len())).cast(pl.UInt32)).to_series()
+    return pl.concat([ones, split], rechunk=True)[position]  # a gather over two chunks of lists: ~9x slower
+
+
+def _list_items(spec: ColumnSpec, text: pl.Expr) -> pl.Expr:
+    """Split a list cell and normalise its elements by item kind; duplicates dropped (`list_items`)."""
+    return text.map_batches(lambda s: list_items(s, spec.item), return_dtype=pl.List(pl.String),
+                            is_elementwise=True)
 
 
 Problem = Callable[[pl.Expr], pl.Expr]
@@ -220,7 +258,7 @@ def _reasons(frame: pl.DataFrame, specs: list[ColumnSpec]) -> pl.Series:
         .collect().to_series()
     )
     # Row i takes its own entry of `listed`, or the empty list appended after them when it is valid.
-    table = pl.concat([listed, pl.Series(REASONS, [[]], dtype=listed.dtype)])
+    table = pl.concat([listed, pl.Series(REASONS, [[]], dtype=listed.dtype)], rechunk=True)
     position = pl.select(pl.when(pl.lit(flagged)).then(pl.lit(flagged).cum_sum() - 1)
                          .otherwise(listed.len()).cast(pl.UInt32)).to_series()
     return table[position]

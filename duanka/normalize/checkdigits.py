@@ -104,3 +104,32 @@ def uscc_check(series: pl.Series) -> pl.Series:
     total = _weighted_sum(index, USCC_WEIGHTS)
     chars = pc.take(pa.array(list(USCC_ALPHABET)), pa.array((31 - total % 31) % 31, mask=~ok))
     return _to_polars(chars, ok, series.name)
+
+
+# Days per month, February of a common year; leap years add one (Gregorian rule).
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+RIC_OK, RIC_SHAPE, RIC_CHECK_DIGIT, RIC_BIRTH = 0, 1, 2, 3
+
+
+def ric_verdicts(series: pl.Series, as_of: int) -> np.ndarray:
+    """Per value, the first failing check of an 18-character RIC (`RIC_*`), in one pass over its bytes.
+
+    Shape (17 ASCII digits, then a digit or `X`), GB 11643 check digit, birth date a real day
+    between 1900-01-01 and `as_of` (an int `YYYYMMDD`). `RIC_SHAPE` only says the value is not
+    ASCII-shaped: a regex with Unicode digits may still call it 18 digits, so callers re-check those.
+    """
+    matrix, shape = byte_matrix(series, 18)
+    digits = matrix[:, :17].astype(np.int32) - 48
+    last = matrix[:, 17]
+    shape &= ((digits >= 0) & (digits <= 9)).all(axis=1) & (((last >= 48) & (last <= 57)) | (last == ord("X")))
+    digits = np.where(shape[:, None], digits, 0)
+    check = np.frombuffer(RIC_CHECK.encode(), dtype=np.uint8)[(digits * np.array(RIC_WEIGHTS)).sum(axis=1) % 11]
+    year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
+    month = digits[:, 10] * 10 + digits[:, 11]
+    day = digits[:, 12] * 10 + digits[:, 13]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    real = (month >= 1) & (month <= 12) & (day >= 1)
+    real &= day <= _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
+    stamp = year * 10000 + month * 100 + day
+    born = real & (stamp >= 19000101) & (stamp <= as_of)
+    return np.select([~shape, check != last, ~born], [RIC_SHAPE, RIC_CHECK_DIGIT, RIC_BIRTH], RIC_OK).astype(np.uint8)

