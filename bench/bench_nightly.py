@@ -242,6 +242,11 @@ def run_night(inbox: Path, home: Path, as_of: date, publish: bool, rules: Path |
 
     logging.basicConfig(level=logging.INFO, format="%(relativeCreated)8.0f ms %(message)s", stream=sys.stderr)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    steps = logging.getLogger("duanka")  # the link and score steps' timings, to stderr
+    steps.setLevel(logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(relativeCreated)8.0f ms %(name)s %(message)s"))
+    steps.addHandler(handler)
     cfg = preflight(inbox, home, as_of, rules)
     import_gx()  # paid once per process (4-10 s), left out of the stage times
     progress = Progress(quiet=True)

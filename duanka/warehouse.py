@@ -19,12 +19,11 @@ import duckdb
 # aggregates, sorts, windows and TEMP tables spill to `<warehouse>.tmp` beside the file (under HOME)
 # past it; what it cannot spill is query state outside the buffer pool (list() aggregate states, a
 # window partition being evaluated) and the Python side (results fetched into Python, NetworkX).
-# The target is a whole process under 4 GB: 2.5 GB for DuckDB would leave ~1.5 GB to Python.
-# Measured: a full scoring of 1M leads runs in a 1 GB budget (peak RSS 1.2 GB) and in 500 MB, and a
-# 50k night on 1M peaks at 1.8 GB with 2.5 GB; but a first full scoring of 5M leads still fails in
-# 2.5 GB ("failed to pin block" building score_lead_cases), so the default stays 4 GB until it fits.
+# The target is a whole night under 4 GB (its worker processes included): 2 GB for DuckDB leaves the
+# rest to Python. Scoring runs in packet batches (score/batches.py) and the link analysis stores its
+# rows in one INSERT per table (link/spool.py), so 5M leads fit it (README, Benchmarks).
 MEMORY_ENV, THREADS_ENV = "DUANKA_DUCKDB_MEMORY", "DUANKA_DUCKDB_THREADS"
-DEFAULT_MEMORY = "4GB"
+DEFAULT_MEMORY = "2GB"
 
 PROVENANCE = """
     _file VARCHAR NOT NULL,

@@ -141,3 +141,18 @@ def test_smallgraph_matches_networkx_on_random_graphs(seed: int) -> None:
         got = smallgraph.betweenness(nodes, edges)
         assert got == pytest.approx(want, abs=1e-9)
         assert smallgraph.bridges(nodes, edges) == sorted(tuple(sorted(b)) for b in nx.bridges(graph))
+
+
+def test_solo_layout_in_many_chunks_equals_one_chunk(monkeypatch) -> None:
+    """The one-holder radial layout is drawn chunk by chunk from rows copied per chunk: a night in
+    chunks of 7 packets stores exactly the layout one chunk stores."""
+    from duanka.link import analysis
+
+    layouts = []
+    for chunk in (10**6, 7):
+        monkeypatch.setattr(analysis, "LAYOUT_CHUNK", chunk)
+        world = solo_world(4)
+        link_all(world.con, NIGHT1, LinkingSettings())
+        layouts.append(world.con.execute("SELECT packet_id, node, x, y FROM group_layout ORDER BY ALL").fetchall())
+    assert len(layouts[0]) > 200
+    assert layouts[0] == layouts[1]

@@ -132,12 +132,12 @@ def test_colliding_new_ids_get_a_salt() -> None:
 
 
 def test_warehouse_memory_budget_from_environment(monkeypatch) -> None:
-    """DuckDB gets a fixed memory budget (default 4 GB) and thread count from the deployment's settings."""
+    """DuckDB gets a fixed memory budget (default 2 GB) and thread count from the deployment's settings."""
     from duanka import warehouse
 
     monkeypatch.delenv(warehouse.MEMORY_ENV, raising=False)
     monkeypatch.delenv(warehouse.THREADS_ENV, raising=False)
-    assert warehouse.engine_config()["memory_limit"] == "4GB"
+    assert warehouse.engine_config()["memory_limit"] == "2GB"
     assert "threads" not in warehouse.engine_config()
     monkeypatch.setenv(warehouse.MEMORY_ENV, "3GB")
     monkeypatch.setenv(warehouse.THREADS_ENV, "1")

@@ -115,22 +115,25 @@ def solo_roles_sql() -> str:
     ORDER BY 1, 2"""
 
 
-def solo_layout_sql(packets: str = f"SELECT packet_id FROM {SHAPE} WHERE holders = 1") -> str:
+def solo_layout_sql(packets: str = f"SELECT packet_id FROM {SHAPE} WHERE holders = 1",
+                    edges: str = PEDGES, cards: str = CARDS) -> str:
     """Radial picture: holder at the centre, its items on ring 1, the rest beside their first item.
 
     `packets` selects the one-holder packets to draw; the caller runs it in chunks, because the
-    window functions over one night of millions of groups spilled and took 545 s at 5M leads."""
+    window functions over one night of millions of groups spilled and took 545 s at 5M leads.
+    `edges` and `cards` (tables or parenthesised queries shaped like PEDGES and CARDS) may hold just
+    the chunk's rows, so a chunk does not scan the whole night's."""
     return f"""INSERT INTO group_layout
     WITH solo AS ({packets}),
     picture AS MATERIALIZED (
-        SELECT e.packet_id, e.src AS a, e.dst AS b FROM {PEDGES} e SEMI JOIN solo USING (packet_id)
+        SELECT e.packet_id, e.src AS a, e.dst AS b FROM {edges} e SEMI JOIN solo USING (packet_id)
         UNION ALL
-        SELECT e.packet_id, e.dst, e.src FROM {PEDGES} e SEMI JOIN solo USING (packet_id)
+        SELECT e.packet_id, e.dst, e.src FROM {edges} e SEMI JOIN solo USING (packet_id)
         UNION ALL
-        SELECT DISTINCT c.packet_id, c.node, c.place FROM {CARDS} c SEMI JOIN solo USING (packet_id)
+        SELECT DISTINCT c.packet_id, c.node, c.place FROM {cards} c SEMI JOIN solo USING (packet_id)
          WHERE c.place IS NOT NULL
         UNION ALL
-        SELECT DISTINCT c.packet_id, c.place, c.node FROM {CARDS} c SEMI JOIN solo USING (packet_id)
+        SELECT DISTINCT c.packet_id, c.place, c.node FROM {cards} c SEMI JOIN solo USING (packet_id)
          WHERE c.place IS NOT NULL
     ), holder AS MATERIALIZED (
         SELECT DISTINCT packet_id, a AS node FROM picture WHERE {_IS_HOLDER.format(c='a')}
