@@ -12,9 +12,12 @@ never split; one larger than that is a batch of its own).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import date
+
 import duckdb
 
-from duanka.score.features import active_packets
+from duanka.score.features import INPUTS, INPUTS_SQL, active_packets, build_features, drop_feature_tables
 
 # Leads per batch. Each batch scans the lead tables once more: at 5M leads batches of 300k made
 # scoring 110 s instead of 72 s. A batch of 1M leads holds ~1.2 GB of feature tables, and a whole
@@ -60,3 +63,20 @@ def plan(con: duckdb.DuckDBPyConnection, scope: str | None, batch_leads: int | N
 def drop(con: duckdb.DuckDBPyConnection) -> None:
     for table in (PLAN, BATCH):
         con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def feature_batches(con: duckdb.DuckDBPyConnection, as_of: date, scope: str | None = None,
+                    inputs_ready: bool = False, batch_leads: int | None = None) -> Iterator[int]:
+    """Build the feature tables batch by batch: yields each batch's number with its tables built, and
+    frees them when the caller asks for the next. INPUTS (whole-warehouse counts) is built first
+    unless `inputs_ready`, and kept. Scoring a night and checking rules both go through here.
+
+    A caller that stops early (an error) drops the tables itself (features.drop_feature_tables, `drop`)."""
+    if not inputs_ready:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {INPUTS} AS {INPUTS_SQL}")
+    for number in plan(con, scope, batch_leads):
+        con.execute(batch_sql(number))
+        build_features(con, as_of, BATCH, inputs_ready=True)
+        yield number
+        drop_feature_tables(con, keep_inputs=True)
+    drop(con)

@@ -14,7 +14,7 @@ import duckdb
 
 from duanka.score import batches
 from duanka.score.engine import _stage_rule, evaluate
-from duanka.score.features import FEATURE_TABLES, INPUTS, INPUTS_SQL, build_features
+from duanka.score.features import FEATURE_TABLES
 from duanka.score.model import RuleSet
 from duanka.warehouse import connect
 
@@ -28,10 +28,7 @@ def try_rules(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, as_of: date, wh
     budget a night fits in; a rule is reported once, at the first batch it fails on."""
     failed: dict[str, str] = {}
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {INPUTS} AS {INPUTS_SQL}")
-        for number in batches.plan(con, None):
-            con.execute(batches.batch_sql(number))
-            build_features(con, as_of, batches.BATCH, inputs_ready=True)
+        for _ in batches.feature_batches(con, as_of):
             evaluate(con, RuleSet.of([]))  # creates the empty stage table
             for rule in rule_set.rules:
                 if rule.id in failed:

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from duanka.score import batches, scope
-from duanka.score.features import INPUTS, INPUTS_SQL, PACKET_FEATURES, build_features, drop_feature_tables
+from duanka.score.features import PACKET_FEATURES, drop_feature_tables
 from duanka.score.model import Rule, RuleSet
 from duanka.score.priority import category, priority, tier
 from duanka.score.units import Units
@@ -210,24 +210,14 @@ def score_batches(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, settings: S
     Only INPUTS (whole-warehouse counts, built here unless `inputs_ready`) outlives a batch, so a
     night holds one batch's tables at a time; nothing is fetched into Python but a few counts."""
     report = ScoreReport(rule_set_hash=rule_set.hash, fired={rule.id: 0 for rule in rule_set.rules})
-    if not inputs_ready:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {INPUTS} AS {INPUTS_SQL}")
-    for number in batches.plan(con, scope, batch_leads):
-        con.execute(batches.batch_sql(number))
-        build_features(con, as_of, batches.BATCH, inputs_ready=True)
+    for _ in batches.feature_batches(con, as_of, scope, inputs_ready, batch_leads):
         for rule_id, n in evaluate(con, rule_set).items():
             report.fired[rule_id] += n
         stage_scores(con, rule_set, settings, units, report)
         on_batch(con)
-        _free_batch_tables(con)
-    batches.drop(con)
+        for table in _BATCH_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     return report
-
-
-def _free_batch_tables(con: duckdb.DuckDBPyConnection) -> None:
-    drop_feature_tables(con, keep_inputs=True)
-    for table in _BATCH_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def _write_batch(con: duckdb.DuckDBPyConnection) -> None:
