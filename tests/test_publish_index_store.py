@@ -18,7 +18,7 @@ from markupsafe import Markup
 from test_publish_outputs import NIGHT1, QUARANTINE, SUMMARY, Fixture, _ric, build
 
 from duanka import casework
-from duanka.publish import index_files, index_store, pages, publish, publisher, render
+from duanka.publish import index_store, pages, publish, publisher, render
 from duanka.publish import labels as L
 from duanka.publish.columns import iter_chunks
 from duanka.publish.lifecycle import EventReader, read_casework
@@ -145,7 +145,7 @@ def test_streamed_index_files_are_the_in_memory_ones_byte_for_byte(seed: int, si
     fx, statuses, db = world(seed, tmp_path)
     monkeypatch.setattr(publisher, "print_pages", _some_printed)
     for name, module in (("READ_CHUNK", index_store), ("WRITE_BATCH", index_store),
-                         ("ROWS_PER_WRITE", index_files), ("VIEW_CHUNK", publisher)):
+                         ("ROWS_PER_WRITE", pages), ("VIEW_CHUNK", publisher)):
         if name in sizes:
             monkeypatch.setattr(module, name, sizes[name])
     if "WORKERS" in sizes:

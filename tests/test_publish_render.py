@@ -125,7 +125,7 @@ def test_index_row_escapes_and_shows_deadline_and_pdf() -> None:
 
 def test_a_long_index_is_written_in_pieces_that_make_the_whole_page(tmp_path: Path) -> None:
     """Thousands of rows stream into the file between the template's halves, in order, each once."""
-    count = 2 * pages._ROWS_PER_WRITE + 7
+    count = 2 * pages.ROWS_PER_WRITE + 7
     entries = [{"packet_id": f"PK-{i:05d}", "priority": 100 - i / count, "tier": ("red", "orange", "yellow")[i % 3],
                 "unit_code": f"U{i % 4}", "status": "issued", "changed": i % 2 == 0,
                 "persons": [f"3704031999010{i:05d}"], "accounts": [], "phones": ["13800138000"],

@@ -9,15 +9,13 @@ aggregate query; the rows then stream between the head and the tail.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import groupby, islice
+from itertools import groupby
 from pathlib import Path
 
 import duckdb
 
 from duanka.publish.index_store import BY_PRIORITY, BY_UNIT, iter_sorted, night_facts, unit_facts
-from duanka.publish.pages import iter_index_rows, json_end, json_piece, unit_file
-
-ROWS_PER_WRITE = 2_000
+from duanka.publish.pages import batched, iter_index_rows, json_end, json_piece, unit_file
 
 
 def _json_alongside(chunks: Iterable[list[tuple[dict, dict]]], out) -> Iterator[list[tuple[dict, dict]]]:  # type: ignore[no-untyped-def]
@@ -29,12 +27,6 @@ def _json_alongside(chunks: Iterable[list[tuple[dict, dict]]], out) -> Iterator[
             first = False
         yield chunk
     out.write(json_end(first))
-
-
-def _batched(rows: Iterable[tuple[dict, dict]]) -> Iterator[list[tuple[dict, dict]]]:
-    it = iter(rows)
-    while batch := list(islice(it, ROWS_PER_WRITE)):
-        yield batch
 
 
 def write_indexes(con: duckdb.DuckDBPyConnection, staging: Path, day: str, unit_names: dict[str, str]) -> int:
@@ -52,6 +44,6 @@ def write_indexes(con: duckdb.DuckDBPyConnection, staging: Path, day: str, unit_
     for code, rows_of_unit in groupby(flat, key=lambda row: row[0]["unit_code"]):
         title = f"{unit_names.get(code) or '未分配单位'} 断卡线索包清单"
         with open(staging / "units" / unit_file(code), "w", encoding="utf-8") as out:
-            out.writelines(iter_index_rows(units[code], _batched(rows_of_unit), day, title=title, base="../../../",
+            out.writelines(iter_index_rows(units[code], batched(rows_of_unit), day, title=title, base="../../../",
                                            back=True, dashboard="../" + dashboard))
     return len(units)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +177,14 @@ def render_packet(page: dict, digest: str) -> str:
 
 
 _ROWS_MARK = "\x00duanka-index-rows\x00"
-_ROWS_PER_WRITE = 2_000
+ROWS_PER_WRITE = 2_000  # index rows joined into one string per write
+
+
+def batched(items: Iterable[Any]) -> Iterator[list[Any]]:
+    """`items` in lists of `ROWS_PER_WRITE` (read at call time), the last one shorter."""
+    it = iter(items)
+    while batch := list(islice(it, ROWS_PER_WRITE)):
+        yield batch
 
 
 @dataclass(frozen=True)
@@ -231,8 +239,7 @@ def iter_index(entries: list[dict], as_of: str, *, extra: dict[str, dict] | None
                **options: Any) -> Iterator[str]:
     """`iter_index_rows` for a list held in memory (tests, small lists); the publisher streams its rows."""
     extra = extra or {}
-    chunks = ([(e, extra.get(e["packet_id"], {})) for e in entries[start:start + _ROWS_PER_WRITE]]
-              for start in range(0, len(entries), _ROWS_PER_WRITE))
+    chunks = batched((e, extra.get(e["packet_id"], {})) for e in entries)
     return iter_index_rows(facts_of(entries, extra), chunks, as_of, **options)
 
 
