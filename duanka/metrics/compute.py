@@ -38,13 +38,6 @@ DEFINITIONS = {
 }
 
 
-def issued_packets_sql() -> str:
-    """Casework: every packet ever issued, with its unit as issued, in packet id order (its primary key).
-
-    SQLite compares ids as UTF-8 bytes, as DuckDB does, so the ranges below select the same packets."""
-    return "SELECT packet_id, unit_code FROM packets ORDER BY packet_id"
-
-
 def scores_sql() -> str:
     """Tonight's tier and unit of the scored packets of one id range."""
     return "SELECT packet_id, tier, unit_code, unit_name FROM packet_scores WHERE packet_id BETWEEN $first AND $last"
@@ -98,10 +91,7 @@ def packet_record(packet_id: str, unit_code: str | None, events: list[dict], sco
 
 def _issued_chunks(reader: EventReader, size: int) -> Iterator[tuple[list[tuple[str, str | None]], dict]]:
     """(packets with their unit as issued, their events by packet id), `size` packets at a time."""
-    if reader.con is None:
-        return
-    cursor = reader.con.execute(issued_packets_sql())
-    while packets := cursor.fetchmany(size):
+    for packets in reader.issued(size):
         yield packets, reader.between(packets[0][0], packets[-1][0])
 
 

@@ -9,6 +9,7 @@ group that is re-issued with new material gets a fresh deadline.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -75,6 +76,15 @@ class EventReader:
 
     def __init__(self, path: Path | None) -> None:
         self.con = _open(path)
+
+    def issued(self, size: int) -> Iterator[list[tuple[str, str | None]]]:
+        """Every packet ever issued with its unit as issued, in packet id order, `size` at a time (ids
+        compared as UTF-8 bytes, as DuckDB does, so id ranges select the same packets in both)."""
+        if self.con is None:
+            return
+        cursor = self.con.execute("SELECT packet_id, unit_code FROM packets ORDER BY packet_id")
+        while packets := cursor.fetchmany(size):
+            yield packets
 
     def between(self, first: str, last: str) -> dict[str, list[dict]]:
         """Every event of the packets whose id is in [first, last], per packet in order."""
