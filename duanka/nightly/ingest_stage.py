@@ -7,10 +7,11 @@ nothing reaches the warehouse before it is checked:
    under `HOME/staging/<as_of>/` (with the raw values of the rows it refused);
 2. `validate_and_load` runs the GX suites on batches of those files and loads each
    file's valid rows into the warehouse and its bad rows into quarantine, one
-   transaction per file (`validate_prepared` and `load_prepared` are its two halves);
-   `validate_and_load_pending` (what the flow uses) does the same for files still being
-   prepared: each batch is validated as soon as its files are ready and loaded while later
-   files are still read and normalised.
+   transaction per file (`validate_prepared` and `load_prepared` are its two halves; this is
+   what the flow uses). `validate_and_load_pending` does the same for files still being
+   prepared (each batch validated as soon as its files are ready, loaded while later files are
+   still read and normalised); measured slower than the flow's order on 2 cores, it is used only
+   by its tests and bench/bench_ingest.py's "pipelined" line.
 
 Why a pipeline: GX and the loads each keep one core busy at most, and on a 2-core
 machine they ran one after the other. GX now validates batch k+1 on a thread while
