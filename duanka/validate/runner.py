@@ -6,16 +6,21 @@ that costs ~25x the time and ~6x the memory). Each failed expectation becomes
 either reasons on the failing rows (severity `row`, found through the `_row`
 column) or the refusal of the whole file (severity `file`). An expectation
 that GX cannot evaluate refuses the file too: nothing is loaded half-checked.
+
+A night is validated in several batches on one thread: the GX context, datasource, assets and
+suites are made once per thread (`gx_session.py`), each custom query runs once
+(`gx_duckdb.unexpected_rows_once`), and failing rows are fetched only for the column checks that
+failed (`_run_checks`). Measured on a 1M-lead night in 6 batches: 3.3 s CPU before, 2.1 s after.
 """
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from duanka.validate.gx_duckdb import ephemeral_context, import_gx
+from duanka.validate.gx_duckdb import import_gx, unexpected_rows_once
+from duanka.validate.gx_session import STAGING, GxSession, drop_gx_session, gx_session
 from duanka.validate.suites import ExpectationSpec, Suite
 
 
@@ -45,6 +50,10 @@ class Outcome:
 
 def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _escape_for_gx(query: str) -> str:
@@ -82,7 +91,7 @@ def build_expectations(gx: Any, spec: ExpectationSpec, as_of: date, kind: str) -
     """The GX expectation objects for one spec, each with the column label used in reasons."""
     gxe = gx.expectations
     if spec.expect == "row_count_at_least":
-        return [("", gxe.UnexpectedRowsExpectation(unexpected_rows_query=file_rows_query(spec, kind)))]
+        return [("", unexpected_rows_once(gx)(unexpected_rows_query=file_rows_query(spec, kind)))]
     if spec.expect == "not_null":
         return [(c, gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in spec.columns]
     if spec.expect == "in_set":
@@ -93,7 +102,7 @@ def build_expectations(gx: Any, spec: ExpectationSpec, as_of: date, kind: str) -
         return [(column, gxe.ExpectColumnValuesToBeBetween(
             column=column, min_value=spec.minimum, max_value=spec.maximum))]
     label = ",".join(spec.columns)
-    return [(label, gxe.UnexpectedRowsExpectation(unexpected_rows_query=unexpected_rows_query(spec, as_of)))]
+    return [(label, unexpected_rows_once(gx)(unexpected_rows_query=unexpected_rows_query(spec, as_of)))]
 
 
 def _failing(result: Any) -> list[tuple[str, int | None]]:
@@ -109,85 +118,125 @@ def _failing(result: Any) -> list[tuple[str, int | None]]:
     return failing
 
 
-def stage_views(staging_db: Path, tables: list[StagedTable]) -> dict[str, str]:
-    """One view per kind over its files' staging tables, so GX runs once per kind, not once per file."""
-    import duckdb
+def staging_views_sql(tables: list[StagedTable]) -> tuple[list[str], list[str], dict[str, str]]:
+    """SQL that builds, beside the attached staging file, the file list and one view per kind over
+    its files' tables (GX runs once per kind, not once per file); SQL that drops them; the views.
 
+    They live in the GX session's own in-memory database, not in the staging file: the file is
+    attached read-only, so validating it writes nothing the loader would have to wait for."""
+    rows = ", ".join(f"({_sql_literal(t.table)}, {_sql_literal(t.kind)}, {_sql_literal(t.file)})" for t in tables)
+    setup = [f"CREATE OR REPLACE TABLE _staged_files AS SELECT * FROM (VALUES {rows}) AS f(_table, kind, file)"]
     views: dict[str, str] = {}
-    con = duckdb.connect(str(staging_db), config={"autoinstall_known_extensions": False,
-                                                  "autoload_known_extensions": False})
-    try:
-        con.execute("CREATE OR REPLACE TABLE _staged_files (_table VARCHAR, kind VARCHAR, file VARCHAR)")
-        con.executemany("INSERT INTO _staged_files VALUES (?, ?, ?)", [(t.table, t.kind, t.file) for t in tables])
-        for kind in sorted({t.kind for t in tables}):
-            parts = [f"SELECT '{t.table}' AS _table, * FROM {t.table}" for t in tables if t.kind == kind]
-            views[kind] = f"staged_{kind}"
-            con.execute(f"CREATE OR REPLACE VIEW {views[kind]} AS {' UNION ALL BY NAME '.join(parts)}")
-    finally:
-        con.close()
-    return views
+    for kind in sorted({t.kind for t in tables}):
+        parts = [f"SELECT {_sql_literal(t.table)} AS _table, * FROM {STAGING}.{_identifier(t.table)}"
+                 for t in tables if t.kind == kind]
+        views[kind] = f"staged_{kind}"
+        setup.append(f"CREATE OR REPLACE VIEW {views[kind]} AS {' UNION ALL BY NAME '.join(parts)}")
+    teardown = [f"DROP VIEW IF EXISTS {view}" for view in views.values()] + ["DROP TABLE IF EXISTS _staged_files"]
+    return setup, teardown, views
 
 
 def validate_staged(staging_db: Path, tables: list[StagedTable], suites: dict[str, Suite],
                     as_of: date) -> dict[str, Outcome]:
-    """Validate the staged tables with their kind's suite; return an Outcome per table name."""
+    """Validate the staged tables with their kind's suite; return an Outcome per table name.
+
+    The staging file is released (detached) when this returns, whatever happened."""
     outcomes: dict[str, Outcome] = {t.table: Outcome() for t in tables}
     if not tables:
         return outcomes
-    views = stage_views(staging_db, tables)
+    setup, teardown, views = staging_views_sql(tables)
     gx = import_gx()
-    # Everything alive now outlives this validation: set it aside, so that the collection that
-    # releases the staging file walks only this run's GX objects (measured 0.2-0.5 s -> 0.02 s).
-    gc.freeze()
+    session = gx_session(gx)
     try:
-        _validate_views(gx, staging_db, views, tables, suites, as_of, outcomes)
-    finally:
-        gc.collect()
-        gc.unfreeze()
+        with session.attached(staging_db, setup, teardown):
+            for kind, view in views.items():
+                files = {t.table: t for t in tables if t.kind == kind}
+                _validate_kind(session, view, files, suites[kind], as_of, outcomes)
+    except BaseException:
+        drop_gx_session()  # the next batch starts from a clean session
+        raise
     return outcomes
 
 
-def _validate_views(gx: Any, staging_db: Path, views: dict[str, str], tables: list[StagedTable],
-                    suites: dict[str, Suite], as_of: date, outcomes: dict[str, Outcome]) -> None:
-    context = ephemeral_context(gx)
-    # One DuckDB thread: GX runs beside the loads (and, in the flow, beside read + normalise), so both
-    # cores are busy already; a second thread here cost ~0.3 s CPU at 1M leads and shortened nothing.
-    source = context.data_sources.add_sql(name="staging", connection_string=f"duckdb:///{staging_db}",
-                                          kwargs={"connect_args": {"config": {"threads": 1}}})
-    try:
-        for kind, view in views.items():
-            files = {t.table: t for t in tables if t.kind == kind}
-            _validate_kind(gx, source, view, files, suites[kind], as_of, outcomes)
-    finally:
-        # Release the staging file: the loader attaches it next, in this same process. GX keeps
-        # the DuckDB connection in reference cycles; the caller's gc.collect() frees them.
-        engine = source.get_execution_engine()
-        engine.close()
-        engine.engine.dispose()
-        context.data_sources.delete("staging")
+@dataclass
+class _GxChecks:
+    """One suite's GX expectations, tagged (GX returns errors first: the tag finds the spec again).
+
+    Column-map expectations (not null, in set, between) are counted first, all in one bundled
+    query; only those that fail are asked for their failing rows. Asked for at once, COMPLETE
+    made GX run two more queries per expectation (unexpected values, unexpected index list)
+    even when nothing failed: 32 of the bank suite's 49 queries, most for nothing."""
+
+    tagged: dict[str, tuple[ExpectationSpec, str, Any]]  # tag -> spec, column label, expectation
+    counted: Any  # GX suite of the column-map expectations
+    queried: list[Any]  # the query expectations (their one query returns the failing rows)
+    rank: dict[str, tuple[int, int]] = field(default_factory=dict)  # tag -> place in one GX run's results
 
 
-def _validate_kind(gx: Any, source: Any, view: str, files: dict[str, StagedTable], suite: Suite, as_of: date,
-                   outcomes: dict[str, Outcome]) -> None:
-    asset = source.add_table_asset(name=view, table_name=view)
-    batch = asset.add_batch_definition_whole_table(f"{view}_all").get_batch()
-    gx_suite = gx.ExpectationSuite(name=f"{view}_suite")
-    labelled: dict[str, tuple[ExpectationSpec, str]] = {}
+_COUNTED = ("not_null", "in_set", "between")
+_ROWS = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_table", "_row"]}
+
+
+def _gx_checks(gx: Any, suite: Suite, as_of: date) -> _GxChecks:
+    counted = gx.ExpectationSuite(name=f"{suite.kind}_counted")
+    checks = _GxChecks({}, counted, [])
     for spec in suite.expectations:
         for label, expectation in build_expectations(gx, spec, as_of, suite.kind):
-            # GX does not return results in suite order: tag each expectation to find its spec again.
-            tag = f"{spec.id}#{len(labelled)}"
+            tag = f"{spec.id}#{len(checks.tagged)}"
             expectation.meta = {"duanka": tag}
-            gx_suite.add_expectation(expectation)
-            labelled[tag] = (spec, label)
-    results = batch.validate(gx_suite, result_format={
-        "result_format": "COMPLETE", "unexpected_index_column_names": ["_table", "_row"]})
-    if len(results.results) != len(labelled):
-        raise RuntimeError(f"GX returned {len(results.results)} results for {len(labelled)} expectations")
-    for result in results.results:
-        spec, label = labelled[result.expectation_config.meta["duanka"]]
-        info = result.exception_info or {}
-        error = info.get("exception_message") if info.get("raised_exception") else None
+            checks.tagged[tag] = (spec, label, expectation)
+            if spec.expect in _COUNTED:
+                counted.add_expectation(expectation)
+            else:
+                checks.queried.append(expectation)
+    # One GX run returns its results grouped by column, columns in order of first appearance, the
+    # expectations without a column first (`Validator.process_expectations_for_validation`). The
+    # quarantine lists a row's reasons in that order: the two runs here keep it.
+    groups: dict[str | None, int] = {}
+    for i, (tag, (spec, label, _)) in enumerate(checks.tagged.items()):
+        column = label if spec.expect in _COUNTED else None  # the label of a counted check is its column
+        checks.rank[tag] = (groups.setdefault(column, len(groups)), i)
+    return checks
+
+
+def _error(result: Any) -> str | None:
+    """Why GX could not evaluate the expectation, or None.
+
+    GX reports an expectation's own failure at the top of `exception_info`, but a metric it could
+    not compute (a column the file lacks) under that metric's id: both mean "not checked"."""
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def _run_checks(gx: Any, batch: Any, checks: _GxChecks, name: str) -> list[Any]:
+    """Every expectation's result, in the order one GX run gives them (errors first, then by column)."""
+    results = {r.expectation_config.meta["duanka"]: r for r in batch.validate(
+        checks.counted, result_format={"result_format": "BOOLEAN_ONLY"}).results}
+    second = gx.ExpectationSuite(name=name)
+    for expectation in checks.queried:
+        second.add_expectation(expectation)
+    for tag, result in results.items():
+        if not result.success and not _error(result):
+            second.add_expectation(checks.tagged[tag][2])
+    results.update((r.expectation_config.meta["duanka"], r)
+                   for r in batch.validate(second, result_format=_ROWS).results)
+    if set(results) != set(checks.tagged):
+        raise RuntimeError(f"GX returned {len(results)} results for {len(checks.tagged)} expectations")
+    return sorted(results.values(), key=lambda r: (_error(r) is None, checks.rank[r.expectation_config.meta["duanka"]]))
+
+
+def _validate_kind(session: GxSession, view: str, files: dict[str, StagedTable], suite: Suite, as_of: date,
+                   outcomes: dict[str, Outcome]) -> None:
+    checks = session.suite(suite, as_of, lambda: _gx_checks(session.gx, suite, as_of))
+    results = _run_checks(session.gx, session.batch(view), checks, f"{suite.kind}_rows")
+    for result in results:
+        spec, label, _ = checks.tagged[result.expectation_config.meta["duanka"]]
+        error = _error(result)
         failing = [] if result.success or error else _failing(result)
         for table, staged in files.items():
             mine = [row for t, row in failing if t == table]
