@@ -3,7 +3,7 @@
 Three places skip work most values do not need (issue 3, ingest within 3x DuckDB's bare read):
 - `identifiers.id_problems` checks RIC numbers in one NumPy pass over their bytes and USCC codes
   on their own rows only, instead of both expression chains on every row;
-- `clean.list_items` leaves cells without a separator out of the split-and-evaluate chain;
+- `lists.list_items` leaves cells without a separator out of the split-and-evaluate chain;
 - `dates.parse_formats` tries each date format after the first only on the values still unparsed.
 Each is held here to the expression it replaces, on table-driven edge cases and on seeded random
 mixes of valid and broken values.
@@ -17,10 +17,10 @@ from datetime import date
 import polars as pl
 import pytest
 
-from duanka.ingest.clean import list_items
 from duanka.normalize import identifiers as ids
 from duanka.normalize.checkdigits import ric_check
 from duanka.normalize.dates import _FORMATS, canonical_text, parse_datetime
+from duanka.normalize.lists import list_items
 from duanka.normalize.text import clean_text, split_list
 
 AS_OF = date(2026, 11, 3)

