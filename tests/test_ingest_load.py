@@ -135,14 +135,53 @@ def test_mixed_file_counts_and_no_temp_tables_left(mixed) -> None:
     assert (stats.rows_read, stats.rows_loaded, stats.rows_duplicate) == (8, 6, 2)
     assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 6
     temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
-    assert not temps & {"inc", "inc_flag", "inc_keys", "contested"}
+    assert not temps & {"inc", "inc_flag", "inc_rowids", "contested"}
+
+
+class _Recorder:
+    """A connection that keeps the SQL it runs, to check which statements a load needs."""
+
+    def __init__(self, con) -> None:
+        self.con, self.sql = con, []
+
+    def execute(self, sql: str, *args):
+        self.sql.append(" ".join(sql.split()))
+        return self.con.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.con, name)
 
 
 def test_a_file_of_new_single_keys_skips_versioning() -> None:
-    from duanka.ingest.load import sql_insert_uncontested
-
-    con = connect()
+    con = _Recorder(connect())
     stats = _load(con, "case_1.csv", [_case(f"K{i}", i, i) for i in range(1, 6)], date(2026, 11, 3))
     assert (stats.rows_read, stats.rows_loaded, stats.rows_duplicate) == (5, 5, 0)
+    assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 5
     assert con.execute("SELECT count(*) FROM cases_history").fetchone()[0] == 0
-    assert "ANTI JOIN" not in sql_insert_uncontested("cases", ("case_id",), "SELECT 1", "1", any_contested=False)
+    assert not [q for q in con.sql if "TEMP TABLE inc" in q or "DELETE" in q]
+
+
+def test_repeats_within_a_first_load_leave_the_table_unscanned() -> None:
+    """No key of the file is current yet: no current version to move to history, delete or guard."""
+    con = _Recorder(connect())
+    stats = _load(con, "case_1.csv", [_case("K1", 10, 1), _case("K1", 11, 2, datetime(2026, 11, 2)),
+                                      _case("K2", 5, 3), _case("K2", 5, 4), _case("K3", 1, 5)], date(2026, 11, 3))
+    assert (stats.rows_read, stats.rows_loaded, stats.rows_duplicate) == (5, 4, 1)
+    assert con.execute("SELECT case_id, loss FROM cases ORDER BY case_id").fetchall() == [
+        ("K1", 11.0), ("K2", 5.0), ("K3", 1.0)]
+    assert con.execute("SELECT case_id, loss, _replaced_as_of FROM cases_history").fetchall() == [
+        ("K1", 10.0, date(2026, 11, 3))]
+    assert not [q for q in con.sql if "DELETE FROM cases WHERE (" in q or "HAVING count(*) > 1" in q]
+    assert not [q for q in con.sql if "SELECT c.*" in q]
+
+
+def test_the_same_file_loaded_again_is_all_duplicates() -> None:
+    """Rows of the file are told from rows already current by the transaction's rowids, not by file hash."""
+    con = connect()
+    rows = [_case("K1", 10, 1), _case("K2", 5, 2)]
+    _load(con, "case_1.csv", rows, date(2026, 11, 3))
+    stats = _load(con, "case_1.csv", rows, date(2026, 11, 4))
+    assert (stats.rows_read, stats.rows_loaded, stats.rows_duplicate) == (2, 0, 2)
+    assert con.execute("SELECT case_id, _as_of FROM cases ORDER BY case_id").fetchall() == [
+        ("K1", date(2026, 11, 3)), ("K2", date(2026, 11, 3))]
+    assert con.execute("SELECT count(*) FROM cases_history").fetchone()[0] == 0

@@ -9,10 +9,13 @@ counted twice; a lead re-issued with other values (same issuer + lead_id) is a
 new version: the newer one (by `issued_at`, then delivery order) is current and
 the other goes to `*_history`.
 
-Why two paths: most rows of a night are leads never seen before, once each. Those
-go from the staging view straight into the table; only keys already current or
-repeated within the file are copied aside and run through the version logic, so
-the cost of versioning follows the re-issues, not the size of the delivery.
+Why two paths: most rows of a night are leads never seen before, once each. Every
+row goes from the staging source straight into the table, in one read of the file;
+only the rows of keys already current or repeated within the file are then taken
+back out (by rowid, inside the same transaction) and run through the version logic,
+so the cost of versioning follows the re-issues, not the size of the delivery. On
+a first night no key is current, and the statements that scan the whole table
+(history, delete, key guard) are not run at all.
 """
 from __future__ import annotations
 
@@ -92,53 +95,74 @@ def _q(column: str) -> str:
     return '"' + column + '"'
 
 
-def sql_contested_keys(table: str, key: tuple[str, ...], source: str) -> list[str]:
-    """Keys of the file that need the version logic: repeated within the file, or already in the table.
+def sql_contested_keys(table: str, key: tuple[str, ...], source: str) -> str:
+    """Keys of the file that need the version logic: repeated within the file, or already in the table
+    (`current` says which; a key may be both).
 
-    Every other row is a new lead seen once, so it is current as delivered and goes straight from
-    the staging view into the table (measured: copying every row into `inc` first, and joining it
-    back to its flags, was most of a load)."""
+    One statement, reading only the key columns of the source: the file's keys are grouped once
+    (DuckDB materialises the CTE that is read twice), and the table is probed against them, so its
+    scan skips the row groups of other issuers (min/max filters from the join). Measured at 1M leads:
+    0.25 s CPU, against 0.28 s for a temp table of the file's keys and a second statement."""
+    keys = ", ".join(_q(k) for k in key)
+    return f"""CREATE OR REPLACE TEMP TABLE contested AS
+        WITH k AS (SELECT {keys}, count(*) AS n FROM ({source}) s GROUP BY {keys})
+        SELECT {keys}, bool_or(current) AS current FROM (
+            SELECT {keys}, false AS current FROM k WHERE n > 1
+            UNION ALL SELECT {keys}, true AS current FROM {table} t SEMI JOIN k USING ({keys}))
+        GROUP BY {keys}"""
+
+
+def sql_last_rowid(table: str) -> str:
+    """The highest rowid in the table before this file's rows go in: DuckDB gives appended rows higher
+    ones, so `rowid > it` is this transaction's rows alone (and prunes every older row group)."""
+    return f"SELECT coalesce(max(rowid), -1) FROM {table}"
+
+
+def sql_insert_rows(table: str, source: str, provenance: str) -> str:
+    """Every row of the file, as current: the only statement that reads all the source's columns."""
+    return f"INSERT INTO {table} BY NAME SELECT src.* EXCLUDE (_reasons), {provenance} FROM ({source}) src"
+
+
+def sql_take_contested(table: str, key: tuple[str, ...], last_rowid: int) -> list[str]:
+    """Take the file's rows of contested keys back out of the table into `inc`.
+
+    Why by rowid: a scan of the key columns finds them (~0.5 % of a first night's rows), and only
+    those rows are then fetched whole. Copying them from the source instead (beside an insert of
+    the other rows) read every column of every row a second time: measured at 1M leads, 0.5 s CPU
+    against ~0.17 s here, though the commit then costs ~0.2 s more (the file's row groups now hold
+    deleted rows). Rowids are stable within a transaction, which is all this relies on."""
     keys = ", ".join(_q(k) for k in key)
     return [
-        f"CREATE OR REPLACE TEMP TABLE inc_keys AS SELECT {keys}, count(*) AS n FROM ({source}) s GROUP BY {keys}",
-        f"""CREATE OR REPLACE TEMP TABLE contested AS
-            SELECT {keys} FROM inc_keys WHERE n > 1
-            UNION SELECT {keys} FROM {table} t SEMI JOIN inc_keys k USING ({keys})""",
+        f"""CREATE OR REPLACE TEMP TABLE inc_rowids AS SELECT t.rowid AS id FROM {table} t
+            SEMI JOIN contested c USING ({keys}) WHERE t.rowid > {int(last_rowid)}""",
+        f"CREATE OR REPLACE TEMP TABLE inc AS SELECT * FROM {table} WHERE rowid IN (SELECT id FROM inc_rowids)",
+        f"DELETE FROM {table} WHERE rowid IN (SELECT id FROM inc_rowids)",
     ]
 
 
-def sql_insert_uncontested(table: str, key: tuple[str, ...], source: str, provenance: str,
-                           any_contested: bool) -> str:
-    """The rows whose key is new and single: inserted as current, straight from the source."""
-    keys = ", ".join(_q(k) for k in key)
-    anti = f" ANTI JOIN contested c USING ({keys})" if any_contested else ""
-    return f"INSERT INTO {table} BY NAME SELECT src.* EXCLUDE (_reasons), {provenance} FROM ({source}) src{anti}"
-
-
-def sql_stage_incoming(table: str, source: str, provenance: str, key: tuple[str, ...] | None = None) -> list[str]:
-    """Typed copy of the incoming rows (only those of contested keys when `key` is given)."""
-    semi = f" SEMI JOIN contested c USING ({', '.join(_q(k) for k in key)})" if key else ""
-    return [
-        f"CREATE OR REPLACE TEMP TABLE inc AS SELECT * FROM {table} LIMIT 0",
-        f"INSERT INTO inc BY NAME SELECT src.* EXCLUDE (_reasons), {provenance} FROM ({source}) src{semi}",
-    ]
-
-
-def sql_flag_rows(table: str, key: tuple[str, ...], version: str, columns: list[str]) -> str:
+def sql_flag_rows(table: str, key: tuple[str, ...], version: str, columns: list[str],
+                  any_current: bool = True) -> str:
     """Per incoming row: is it a duplicate (of an earlier row of the file, or of the current version of
-    its key), and is it the newest new version of its key that is at least as new as the current one."""
+    its key), and is it the newest new version of its key that is at least as new as the current one.
+
+    Without `any_current` (no key of `inc` is current) the table is not read at all."""
     keys = ", ".join(_q(k) for k in key)
     on = " AND ".join(f"x.{_q(k)} = cur.{_q(k)}" for k in key)
+    if any_current:
+        cur = f""",
+             cur AS (SELECT {', '.join(f'c.{_q(k)}' for k in key)}, c.{_q(version)} AS cv,
+                            {content_hash('c', columns)} AS ch
+                     FROM {table} c SEMI JOIN (SELECT DISTINCT {keys} FROM inc) k USING ({keys}))"""
+        joined, current_dup = f"x LEFT JOIN cur ON {on}", "coalesce(x.h = cur.ch, false)"
+    else:
+        cur, joined, current_dup = "", "(SELECT *, NULL AS cv FROM x) x", "false"
     return f"""
         CREATE OR REPLACE TEMP TABLE inc_flag AS
         WITH x AS (SELECT i._row, {', '.join(f'i.{_q(k)}' for k in key)}, i.{_q(version)} AS v,
-                          {content_hash('i', columns)} AS h FROM inc i),
-             cur AS (SELECT {', '.join(f'c.{_q(k)}' for k in key)}, c.{_q(version)} AS cv,
-                            {content_hash('c', columns)} AS ch
-                     FROM {table} c SEMI JOIN (SELECT DISTINCT {keys} FROM inc) k USING ({keys})),
-             d AS (SELECT x.*, cur.cv, (row_number() OVER (PARTITION BY x.h ORDER BY x._row) > 1)
-                          OR coalesce(x.h = cur.ch, false) AS dup
-                   FROM x LEFT JOIN cur ON {on})
+                          {content_hash('i', columns)} AS h FROM inc i){cur},
+             d AS (SELECT x.*, cv, (row_number() OVER (PARTITION BY x.h ORDER BY x._row) > 1)
+                          OR {current_dup} AS dup
+                   FROM {joined})
         SELECT _row, dup,
                NOT dup AND row_number() OVER (PARTITION BY dup, {keys} ORDER BY v DESC, _row DESC) = 1
                    AND (cv IS NULL OR v >= cv) AS wins
@@ -146,15 +170,20 @@ def sql_flag_rows(table: str, key: tuple[str, ...], version: str, columns: list[
     """
 
 
-def sql_apply_versions(table: str, key: tuple[str, ...], as_of: date) -> list[str]:
-    """Move superseded versions to history and insert the winners as current; losers go to history."""
+def sql_apply_versions(table: str, key: tuple[str, ...], as_of: date, any_current: bool = True) -> list[str]:
+    """Move superseded versions to history and insert the winners as current; losers go to history.
+
+    Without `any_current` no winner replaces anything: the two statements that scan the table are left out."""
     keys = ", ".join(_q(k) for k in key)
     replaced = f"DATE '{as_of.isoformat()}' AS _replaced_as_of"
     winners = "(SELECT i.* FROM inc i JOIN inc_flag f USING (_row) WHERE f.wins)"
-    return [
+    supersede = [
         f"""INSERT INTO {table}_history BY NAME
             SELECT c.*, {replaced} FROM {table} c SEMI JOIN {winners} w USING ({keys})""",
         f"DELETE FROM {table} WHERE ({keys}) IN (SELECT ({keys}) FROM {winners} w)",
+    ]
+    return [
+        *(supersede if any_current else []),
         f"INSERT INTO {table} BY NAME SELECT * FROM {winners} w",
         f"""INSERT INTO {table}_history BY NAME
             SELECT i.*, {replaced} FROM inc i JOIN inc_flag f USING (_row) WHERE NOT f.dup AND NOT f.wins""",
@@ -206,7 +235,7 @@ def load_file(
                     as_of=as_of, stats=stats)
         if also is not None:
             also(con)
-        for temp in ("inc", "inc_flag", "inc_keys", "contested"):
+        for temp in ("inc", "inc_flag", "inc_rowids", "contested"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         if isinstance(rows, pl.DataFrame):
             con.unregister("incoming_frame")
@@ -219,24 +248,25 @@ def load_file(
 
 def _load_rows(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], kind: str, source: str,
                provenance: str, as_of: date, file_name: str) -> tuple[int, int]:
-    """Insert new single keys directly, version the contested ones; returns (valid rows, duplicates)."""
-    for statement in sql_contested_keys(table, key, source):
-        con.execute(statement)
-    contested = con.execute("SELECT count(*) FROM contested").fetchone()[0]
-    valid = con.execute(sql_insert_uncontested(table, key, source, provenance, contested > 0)).fetchone()[0]
+    """Insert every row, then version the rows of contested keys; returns (valid rows, duplicates)."""
+    con.execute(sql_contested_keys(table, key, source))
+    contested, current = con.execute("SELECT count(*), count(*) FILTER (WHERE current) FROM contested").fetchone()
+    last_rowid = con.execute(sql_last_rowid(table)).fetchone()[0] if contested else -1
+    valid = con.execute(sql_insert_rows(table, source, provenance)).fetchone()[0]
     if contested == 0:
         return valid, 0
-    for statement in sql_stage_incoming(table, source, provenance, key):
+    for statement in sql_take_contested(table, key, last_rowid):
         con.execute(statement)
     columns = content_columns(con, kind)
-    con.execute(sql_flag_rows(table, key, VERSION_COLUMN[kind], columns))
-    versioned, duplicates = con.execute("SELECT count(*), count(*) FILTER (WHERE dup) FROM inc_flag").fetchone()
-    for statement in sql_apply_versions(table, key, as_of):
+    con.execute(sql_flag_rows(table, key, VERSION_COLUMN[kind], columns, current > 0))
+    duplicates = con.execute("SELECT count(*) FILTER (WHERE dup) FROM inc_flag").fetchone()[0]
+    for statement in sql_apply_versions(table, key, as_of, current > 0):
         con.execute(statement)
-    repeated = con.execute(sql_repeated_keys(table, key)).fetchall()
+    # With no key of the file current before, each key is current once: its single row, or its one winner.
+    repeated = con.execute(sql_repeated_keys(table, key)).fetchall() if current else []
     if repeated:
         raise RuntimeError(f"{table}: key {repeated[0]} would be current twice; load of {file_name} undone")
-    return valid + versioned, duplicates
+    return valid, duplicates
 
 
 def record_quarantine(
