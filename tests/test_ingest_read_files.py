@@ -68,6 +68,24 @@ def test_xlsx_cells_come_back_as_typed(tmp_path: Path) -> None:
     ]
 
 
+def test_xlsx_column_empty_in_its_first_rows_still_reads(tmp_path: Path) -> None:
+    """An optional column blank for the first few hundred rows, then filled (Polars would have guessed
+    its type from the first 100 rows as empty and refused the file at the first value)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(CASE_HEADER)
+    width = len(CASE_HEADER)
+    phones = CASE_HEADER.index("涉案电话")
+    for i in range(1, 301):
+        row = list(CASE_ROWS[0])[:width] + [None] * (width - len(CASE_ROWS[0]))
+        row[0], row[phones] = f"K{i}", (13800138000 + i if i > 250 else None)
+        sheet.append(row)
+    book.save(tmp_path / "case_late.xlsx")
+    raw = read_delivery(tmp_path / "case_late.xlsx", "case", load_contract())
+    values = raw.frame["phones"].to_list()
+    assert values[:250] == [None] * 250 and values[250:] == [str(13800138000 + i) for i in range(251, 301)]
+
+
 def test_xlsx_detected_by_magic_bytes_not_name(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     book.active.append(CASE_HEADER)

@@ -138,8 +138,11 @@ def _read_xlsx(path: Path, data: bytes) -> tuple[list[str], pl.DataFrame]:
     width = max(len(r) for r in rows)
     rows = [r + [None] * (width - len(r)) for r in rows]
     header = [v or "" for v in rows[0]]
-    body = pl.DataFrame(rows[1:], schema=[f"column_{i}" for i in range(width)], orient="row")
-    return header, body.cast(pl.String)
+    # Every cell is text or empty already: say so, rather than let Polars guess each column's type from
+    # its first 100 rows (a column empty in those is typed Null, and its first value after them failed
+    # the whole file).
+    body = pl.DataFrame(rows[1:], schema={f"column_{i}": pl.String for i in range(width)}, orient="row")
+    return header, body
 
 
 def _header_key(name: str) -> str:
