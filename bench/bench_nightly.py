@@ -235,10 +235,8 @@ def run_night(inbox: Path, home: Path, as_of: date, publish: bool, rules: Path |
     from duanka import warehouse
     from duanka.nightly import stages
     from duanka.nightly.context import preflight
-    from duanka.nightly.ingest_stage import prepare_files
     from duanka.progress import Progress
     from duanka.validate.gx_duckdb import import_gx
-    from flows.nightly import PREPARE_THREADS
 
     logging.basicConfig(level=logging.INFO, format="%(relativeCreated)8.0f ms %(message)s", stream=sys.stderr)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -254,10 +252,7 @@ def run_night(inbox: Path, home: Path, as_of: date, publish: bool, rules: Path |
     con = warehouse.connect(cfg.home.warehouse)
     started, cpu = time.perf_counter(), cpu_seconds()
     files = clock.run("discover", stages.discover_inbox, cfg, con, progress)
-    todo = stages.files_to_prepare(files)
-    prepared = clock.run("read+normalise", prepare_files, todo, stages.reset_staging_dir(cfg), cfg.contract,
-                         cfg.as_of, progress, workers=max(1, min(len(todo), PREPARE_THREADS)))
-    clock.run("validate+load", stages.ingest_leads, cfg, con, files, progress, prepared)
+    clock.run("ingest", stages.ingest_leads, cfg, con, files, progress)  # read, validate, load: overlapped
     linked = clock.run("link", stages.link, cfg, con, progress)
     clock.run("score", stages.score, cfg, con, progress)
     statuses = clock.run("issue", stages.issue, cfg, con)
@@ -345,9 +340,7 @@ def table_row(label: str, run: dict, bare: dict) -> str:
     def cell(name: str) -> str:
         return f"{s[name]['wall']} / {s[name]['cpu']}" if name in s else "–"
 
-    ingest = {"wall": round(s["read+normalise"]["wall"] + s["validate+load"]["wall"], 1),
-              "cpu": round(s["read+normalise"]["cpu"] + s["validate+load"]["cpu"], 1)}
-    return (f"| {label} | {ingest['wall']} / {ingest['cpu']} | {cell('link')} | {cell('score')} | "
+    return (f"| {label} | {cell('ingest')} | {cell('link')} | {cell('score')} | "
             f"{cell('issue')} | {cell('publish')} | **{run['total']['wall']}** / {run['total']['cpu']} | "
             f"{max(run['peak_rss_mb'], run.get('peak_tree_mb', 0)):,} MB | {bare['wall']} s | {run['total']['wall'] / max(bare['wall'], 0.1):.0f}× |")
 

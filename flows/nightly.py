@@ -16,13 +16,14 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-from prefect import flow, task, unmapped
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from duanka import warehouse
 from duanka.home import RunLock
-from duanka.nightly import ingest_stage, stages
+from duanka.nightly import ingest_lanes, ingest_stage, stages
 from duanka.nightly.context import NightConfig, preflight
 from duanka.nightly.retry import RETRY
 from duanka.progress import Progress
@@ -50,22 +51,16 @@ def prepare_task(f, index, staging_dir, as_of):
 
 
 @task(cache_policy=NO_CACHE, **RETRY, name="入库 validate+load")
-def ingest_task(cfg, con, files, progress, prepared):
-    return stages.ingest_leads(cfg, con, files, progress, prepared)
+def ingest_task(cfg, con, files, progress, pending):
+    return stages.ingest_leads(cfg, con, files, progress, pending)
 
 
-def prepare_fanned_out(cfg: NightConfig, files, progress: Progress) -> list:
-    """Fan read + normalise out over the flow's task runner, one task per file, in inbox order."""
-    todo = stages.files_to_prepare(files)
-    progress.begin("读取与规范化", f"{len(todo)} 个文件")
-    staging = stages.reset_staging_dir(cfg)
-    futures = prepare_task.map(todo, range(1, len(todo) + 1), unmapped(staging), unmapped(cfg.as_of))
-    prepared = []
-    for i, future in enumerate(futures, start=1):
-        prepared.append(future.result())
-        progress.step(i, len(todo), ingest_stage.describe_prepared(prepared[-1]))
-    progress.end()
-    return prepared
+def ingest_fanned_out(cfg: NightConfig, con, files, progress: Progress) -> dict:
+    """Read + normalise fanned out over the flow's task runner, one task per file; GX and the loads take
+    each file as its task completes (`ingest_lanes`). The futures are quoted so that Prefect hands them
+    to the ingest task as they are instead of waiting for all of them first."""
+    pending = stages.submit_prepare(cfg, files, prepare_task.submit)
+    return ingest_task(cfg, con, files, progress, quote(pending))
 
 
 @task(cache_policy=NO_CACHE, **RETRY, name="关联 link")
@@ -95,8 +90,7 @@ def run_night(cfg: NightConfig, progress: Progress) -> dict:
         try:
             files = discover_task(cfg, con, progress)
             feedback = feedback_task(cfg, con, files, progress)
-            prepared = prepare_fanned_out(cfg, files, progress)
-            ingest_task(cfg, con, files, progress, prepared)
+            ingest_fanned_out(cfg, con, files, progress)
             linked = link_task(cfg, con, progress)
             scored = score_task(cfg, con, progress)
             statuses = issue_task(cfg, con)
@@ -108,9 +102,9 @@ def run_night(cfg: NightConfig, progress: Progress) -> dict:
     return {"index": str(report.index_path.with_name("index.html")), "packets": report.packets_listed}
 
 
-# Files are read and normalised a few at a time: each holds its frame in memory (a 200k-row file
-# ~250 MB); all at once doubled the peak at a million leads without being faster on 2 cores.
-PREPARE_THREADS = max(2, min(4, os.cpu_count() or 2))
+# Files are read and normalised a few at a time (`ingest_lanes.PREPARE_THREADS`); the ingest's own
+# threads (GX, one loader per kind) run beside this pool.
+PREPARE_THREADS = ingest_lanes.PREPARE_THREADS
 
 
 @flow(name="nightly", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=PREPARE_THREADS))

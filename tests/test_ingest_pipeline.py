@@ -1,12 +1,14 @@
-"""GX on a thread while the loader commits: same warehouse as validating everything first, then loading.
+"""The night's ingest overlapped (`ingest_lanes`): same warehouse as validating and loading file by file.
 
-`validate_and_load` overlaps GX (batch k+1) with the loads (batch k). These tests hold it to the
-sequential path (`stage_tables` → `validate_prepared` → `load_prepared`) table by table, on two
-generated nights (the second re-issues leads of the first), with batches small enough that every
-kind spans several; and check that a file never loads before its own batch passed GX.
+Files are read on a pool while GX validates batches of the files already read and each kind loads on
+a lane of its own. These tests hold it to the sequential path (`stage_tables` → `validate_prepared` →
+`load_prepared`, kind by kind, inbox order) table by table, on two generated nights (the second
+re-issues leads of the first), with batches small enough that every kind spans several; and check
+what a failure leaves behind.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -14,20 +16,10 @@ from pathlib import Path
 import pytest
 
 from duanka.contract_schema import load_contract
-from duanka.nightly import ingest_stage
+from duanka.nightly import ingest_lanes, ingest_stage
 from duanka.nightly.inbox import InboxFile, discover
-from duanka.nightly.ingest_stage import (
-    Prepared,
-    load_prepared,
-    pipeline_order,
-    plan_batches,
-    prepare_file,
-    prepare_files,
-    stage_tables,
-    validate_and_load,
-    validate_and_load_pending,
-    validate_prepared,
-)
+from duanka.nightly.ingest_lanes import Batch, batches_of, pipeline_order, validate_and_load_pending
+from duanka.nightly.ingest_stage import Prepared, load_prepared, prepare_file, stage_tables, validate_prepared
 from duanka.progress import Progress
 from duanka.sample import generate
 from duanka.validate.suites import load_suites
@@ -38,6 +30,7 @@ TABLES = {
     "bank_leads": "*", "sim_leads": "*", "cases": "*", "bank_leads_history": "*", "sim_leads_history": "*",
     "quarantine": "*", "ingest_files": "* EXCLUDE (loaded_at)", "validation_results": "*",
 }
+SMALL = {"first_rows": 150, "batch_rows": 400}  # every kind of the 1,200-lead sample spans several batches
 
 
 @pytest.fixture(scope="module")
@@ -47,66 +40,81 @@ def deliveries(tmp_path_factory) -> Path:
     return root
 
 
-def _prepare(con, inbox: Path, staging: Path, as_of: date) -> list[Prepared]:
-    files = [f for f in discover(inbox, con, as_of) if f.action == "process" and f.kind in ingest_stage.LEAD_KINDS]
-    return prepare_files(files, staging, load_contract(), as_of, Progress(quiet=True), workers=2)
+def _lead_files(con, inbox: Path, as_of: date) -> list[InboxFile]:
+    return [f for f in discover(inbox, con, as_of) if f.action == "process" and f.kind in ingest_stage.LEAD_KINDS]
 
 
 def _snapshot(con) -> dict[str, list[str]]:
     return {t: sorted(map(repr, con.execute(f"SELECT {cols} FROM {t}").fetchall())) for t, cols in TABLES.items()}
 
 
-def _run_pending(con, inbox: Path, staging: Path, as_of: date, batch_rows: int) -> None:
-    """Read + normalise on a pool while the loads go (`validate_and_load_pending`), files submitted in
-    `pipeline_order`."""
-    files = [f for f in discover(inbox, con, as_of) if f.action == "process" and f.kind in ingest_stage.LEAD_KINDS]
-    order = pipeline_order(files)
-    kinds = [f.kind for f in order]
-    assert kinds == sorted(kinds, key=kinds.index) and len(set(kinds)) == 3  # kind by kind
+def _pipelined(con, inbox: Path, staging: Path, as_of: date, prepare=None, **sizes) -> list:
+    order = pipeline_order(_lead_files(con, inbox, as_of))
     contract = load_contract()
+    prepare = prepare or (lambda f, i: prepare_file(f, i, staging, as_of, contract))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = [(f, pool.submit(prepare_file, f, i, staging, as_of, contract)) for i, f in enumerate(order, 1)]
+        pending = [(f, pool.submit(prepare, f, i)) for i, f in enumerate(order, 1)]
         results = validate_and_load_pending(con, pending, staging, load_suites(), as_of, Progress(quiet=True),
-                                            batch_rows=batch_rows)
-    assert [p.file for p, _ in results] == order
+                                            contract, **sizes)
+    assert [p.file for p, _ in results] == order  # results in reading order
+    return results
 
 
-def _run(deliveries: Path, tmp_path: Path, pipelined: bool | str) -> dict[str, list[str]]:
-    tmp_path.mkdir()
-    con = connect(tmp_path / "warehouse.duckdb")
+def _sequential(con, inbox: Path, staging: Path, as_of: date) -> None:
+    """Every file read, then each kind validated and loaded, inbox order: no threads anywhere."""
+    files = _lead_files(con, inbox, as_of)
+    prepared = [prepare_file(f, i, staging, as_of) for i, f in enumerate(files, 1)]
     suites = load_suites()
+    load_prepared(con, [p for p in prepared if p.table is None], {}, as_of, Progress(quiet=True))
+    for kind in ingest_stage.LEAD_KINDS:
+        mine = [p for p in prepared if p.table and p.file.kind == kind]
+        db = staging / f"{kind}.duckdb"
+        stage_tables(mine, staging, db)
+        load_prepared(con, mine, validate_prepared(mine, db, suites, as_of), as_of, Progress(quiet=True))
+
+
+def _run(deliveries: Path, home: Path, pipelined: bool) -> dict[str, list[str]]:
+    home.mkdir()
+    con = connect(home / "warehouse.duckdb")
     try:
         for as_of in NIGHTS:
-            staging = tmp_path / f"staging-{as_of}"
-            if pipelined == "pending":
-                _run_pending(con, deliveries / as_of.isoformat(), staging, as_of, batch_rows=400)
-                continue
-            prepared = _prepare(con, deliveries / as_of.isoformat(), staging, as_of)
+            inbox, staging = deliveries / as_of.isoformat(), home / f"staging-{as_of}"
             if pipelined:
-                batches = plan_batches(prepared, staging, batch_rows=400)
-                assert len(batches) > len({b.kind for b in batches})  # some kind spans several batches
-                results = validate_and_load(con, prepared, staging, suites, as_of, Progress(quiet=True),
-                                            batch_rows=400)
-                assert [p for p, _ in results] == prepared
+                _pipelined(con, inbox, staging, as_of, **SMALL)
             else:
-                db = tmp_path / f"staging-{as_of}.duckdb"
-                stage_tables(prepared, staging, db)
-                outcomes = validate_prepared(prepared, db, suites, as_of)
-                load_prepared(con, prepared, outcomes, db, as_of, Progress(quiet=True))
+                _sequential(con, inbox, staging, as_of)
         return _snapshot(con)
     finally:
         con.close()
 
 
-def test_pipelined_night_equals_sequential(deliveries: Path, tmp_path: Path) -> None:
+def test_pipelined_nights_equal_sequential(deliveries: Path, tmp_path: Path) -> None:
     sequential = _run(deliveries, tmp_path / "seq", pipelined=False)
     pipelined = _run(deliveries, tmp_path / "pipe", pipelined=True)
     assert sequential["bank_leads"] and sequential["quarantine"] and sequential["bank_leads_history"]
     for table in TABLES:
         assert pipelined[table] == sequential[table], table
-    pending = _run(deliveries, tmp_path / "pending", pipelined="pending")
-    for table in TABLES:
-        assert pending[table] == sequential[table], table
+
+
+def test_each_kind_loads_on_its_own_lane_in_inbox_order(deliveries: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[tuple[str, str]] = []
+    real = ingest_stage._load_one
+
+    def recorded(con, p, *args):
+        loads.append((threading.current_thread().name, p.file.name))
+        return real(con, p, *args)
+
+    monkeypatch.setattr(ingest_stage, "_load_one", recorded)
+    con = connect(tmp_path / "warehouse.duckdb")
+    inbox = deliveries / NIGHTS[0].isoformat()
+    files = _lead_files(con, inbox, NIGHTS[0])
+    _pipelined(con, inbox, tmp_path / "staging", NIGHTS[0], **SMALL)
+    for kind in ingest_stage.LEAD_KINDS:
+        mine = [name for thread, name in loads if thread == f"duanka-load-{kind}"]
+        assert mine == [f.name for f in files if f.kind == kind]
+    assert len(loads) == len(files)
+    con.close()
 
 
 def _fake(name: str, kind: str, rows: int, table: str | None = "t") -> Prepared:
@@ -114,71 +122,110 @@ def _fake(name: str, kind: str, rows: int, table: str | None = "t") -> Prepared:
     return Prepared(f, table and f"{table}_{name}", None if table else "拒收", rows)
 
 
-def test_batches_keep_kind_and_inbox_order(tmp_path: Path) -> None:
+def test_batches_small_first_then_larger_one_kind_each(tmp_path: Path) -> None:
     files = [_fake("bank_a", "bank", 100), _fake("bank_b", "bank", 100), _fake("bank_c", "bank", 100),
-             _fake("sim_a", "sim", 50), _fake("bank_x", "bank", 5, table=None), _fake("case_a", "case", 120),
-             _fake("sim_b", "sim", 60)]
-    batches = plan_batches(files, tmp_path, batch_rows=250)
-    # Kinds with fewer rows first; every kind keeps its inbox order; refusals stay out.
-    assert [[p.file.name for p in b.files] for b in batches] == [["sim_a", "sim_b"], ["case_a"],
-                                                                 ["bank_a", "bank_b"], ["bank_c"]]
+             _fake("bank_d", "bank", 100), _fake("bank_x", "bank", 5, table=None), _fake("bank_e", "bank", 100),
+             _fake("sim_a", "sim", 50), _fake("sim_b", "sim", 60), _fake("case_a", "case", 500)]
+    items = list(batches_of(iter(files), tmp_path, first_rows=150, batch_rows=300))
+    shape = [[p.file.name for p in i.files] if isinstance(i, Batch) else i.file.name for i in items]
+    # A kind's first batch is small, the later ones larger; the refused file goes on at once, before the
+    # batch still being filled; a file larger than a batch is a batch of its own.
+    assert shape == [["bank_a"], "bank_x", ["bank_b", "bank_c", "bank_d"], ["bank_e"], ["sim_a", "sim_b"],
+                     ["case_a"]]
+    batches = [i for i in items if isinstance(i, Batch)]
     assert all(p.file.kind == b.kind for b in batches for p in b.files)
     assert len({b.db for b in batches}) == len(batches)
 
 
-def test_a_batch_that_fails_gx_loads_nothing_of_its_own(deliveries: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipeline_reads_the_largest_kind_first(deliveries: Path) -> None:
+    con = connect()
+    files = _lead_files(con, deliveries / NIGHTS[0].isoformat(), NIGHTS[0])
+    order = pipeline_order(files)
+    sizes = {k: sum(f.path.stat().st_size for f in files if f.kind == k) for k in ingest_stage.LEAD_KINDS}
+    kinds = list(dict.fromkeys(f.kind for f in order))
+    assert [sizes[k] for k in kinds] == sorted(sizes.values(), reverse=True)
+    for kind in kinds:  # inbox order within a kind
+        assert [f for f in order if f.kind == kind] == [f for f in files if f.kind == kind]
+
+
+def _whole(con) -> None:
+    for read, ok, quarantined, duplicate in con.execute(
+            "SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM ingest_files WHERE status = 'loaded'"
+    ).fetchall():
+        assert read == ok + quarantined + duplicate > 0
+
+
+def _rerun_equals_uninterrupted(deliveries: Path, tmp_path: Path, con) -> None:
+    """What a rerun of the night does: the files not loaded yet go through again; the end state is the
+    uninterrupted night's."""
+    as_of = NIGHTS[0]
+    _pipelined(con, deliveries / as_of.isoformat(), tmp_path / "staging-rerun", as_of, **SMALL)
+    clean = connect(tmp_path / "clean.duckdb")
+    _pipelined(clean, deliveries / as_of.isoformat(), tmp_path / "staging-clean", as_of, **SMALL)
+    expected, actual = _snapshot(clean), _snapshot(con)
+    for table in ("bank_leads", "sim_leads", "cases", "quarantine", "validation_results"):
+        assert actual[table] == expected[table], table
+    clean.close()
+
+
+def test_a_batch_failing_gx_loads_nothing_of_its_own_and_a_rerun_completes(
+        deliveries: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     con = connect(tmp_path / "warehouse.duckdb")
     as_of = NIGHTS[0]
-    staging = tmp_path / "staging"
-    prepared = _prepare(con, deliveries / as_of.isoformat(), staging, as_of)
-    batches = plan_batches(prepared, staging, batch_rows=400)
-    assert len(batches) >= 3
-    real = ingest_stage._validate_batch
+    real = ingest_lanes._validate_batch
+    failed: list[Batch] = []
 
     def broken(batch, *args):
-        if batch.db == batches[1].db:
+        if batch.kind == "sim" and not failed:
+            failed.append(batch)
             raise OSError("磁盘读取失败")
         return real(batch, *args)
 
-    monkeypatch.setattr(ingest_stage, "_validate_batch", broken)
-    with pytest.raises(OSError):
-        validate_and_load(con, prepared, staging, load_suites(), as_of, Progress(quiet=True), batch_rows=400)
+    monkeypatch.setattr(ingest_lanes, "_validate_batch", broken)
+    with pytest.raises(OSError, match="磁盘读取失败"):
+        _pipelined(con, deliveries / as_of.isoformat(), tmp_path / "staging", as_of, **SMALL)
     loaded = {row[0] for row in con.execute("SELECT file FROM ingest_files").fetchall()}
-    refused = {p.file.name for p in prepared if p.table is None}
-    assert loaded == {p.file.name for p in batches[0].files} | refused
-    # Each loaded file is whole: its rows add up.
-    for read, ok, quarantined, duplicate in con.execute(
-            "SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM ingest_files WHERE status = 'loaded'"
-    ).fetchall():
-        assert read == ok + quarantined + duplicate > 0
+    assert failed and not loaded & {p.file.name for p in failed[0].files}
+    _whole(con)
+    monkeypatch.setattr(ingest_lanes, "_validate_batch", real)
+    _rerun_equals_uninterrupted(deliveries, tmp_path, con)
     con.close()
 
 
-def test_pending_files_of_a_later_kind_failing_leave_the_earlier_kinds_whole(deliveries: Path,
-                                                                            tmp_path: Path) -> None:
+def test_a_file_failing_to_read_stops_the_lanes_and_leaves_every_loaded_file_whole(
+        deliveries: Path, tmp_path: Path) -> None:
     con = connect(tmp_path / "warehouse.duckdb")
     as_of = NIGHTS[0]
-    inbox, staging = deliveries / as_of.isoformat(), tmp_path / "staging"
-    files = [f for f in discover(inbox, con, as_of) if f.action == "process" and f.kind in ingest_stage.LEAD_KINDS]
-    order = pipeline_order(files)
-    sizes = {k: sum(f.path.stat().st_size for f in files if f.kind == k) for k in ingest_stage.LEAD_KINDS}
-    assert [sizes[k] for k in dict.fromkeys(f.kind for f in order)] == sorted(sizes.values())
-    last = order[-1].kind
+    staging = tmp_path / "staging"
+    order = pipeline_order(_lead_files(con, deliveries / as_of.isoformat(), as_of))
 
     def prepare(f, i):
-        if f.kind == last and f == order[-1]:
+        if f == order[-1]:
             raise OSError("磁盘读取失败")
         return prepare_file(f, i, staging, as_of, load_contract())
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = [(f, pool.submit(prepare, f, i)) for i, f in enumerate(order, 1)]
-        with pytest.raises(OSError):
-            validate_and_load_pending(con, pending, staging, load_suites(), as_of, Progress(quiet=True))
+    with pytest.raises(OSError, match="磁盘读取失败"):
+        _pipelined(con, deliveries / as_of.isoformat(), staging, as_of, prepare=prepare, **SMALL)
     loaded = {row[0] for row in con.execute("SELECT file FROM ingest_files").fetchall()}
-    assert loaded == {f.name for f in order if f.kind != last}
-    for read, ok, quarantined, duplicate in con.execute(
-            "SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM ingest_files WHERE status = 'loaded'"
-    ).fetchall():
-        assert read == ok + quarantined + duplicate > 0
+    assert order[-1].name not in loaded
+    _whole(con)
+    _rerun_equals_uninterrupted(deliveries, tmp_path, con)
+    con.close()
+
+
+def test_a_retried_ingest_loads_nothing_twice(deliveries: Path, tmp_path: Path) -> None:
+    """A retried ingest task gets the same prepare futures again: the files its first attempt committed
+    keep their figures and rows."""
+    con = connect(tmp_path / "warehouse.duckdb")
+    as_of = NIGHTS[0]
+    staging = tmp_path / "staging"
+    order = pipeline_order(_lead_files(con, deliveries / as_of.isoformat(), as_of))
+    contract = load_contract()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = [(f, pool.submit(prepare_file, f, i, staging, as_of, contract)) for i, f in enumerate(order, 1)]
+        first = validate_and_load_pending(con, pending, staging, load_suites(), as_of, Progress(quiet=True))
+        before = _snapshot(con)
+        again = validate_and_load_pending(con, pending, staging, load_suites(), as_of, Progress(quiet=True))
+    assert again == first and any(stats for _, stats in first)
+    assert _snapshot(con) == before
     con.close()

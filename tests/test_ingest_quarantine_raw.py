@@ -63,7 +63,7 @@ def _night(tmp_path: Path, change_file_before_load: bool = False) -> tuple[list[
     if change_file_before_load:
         path.write_text(path.read_text(encoding="utf-8").replace("K7-", "X7-"), encoding="utf-8")
     con = connect()
-    load_prepared(con, prepared, outcomes, staging_db, AS_OF, Progress(quiet=True))
+    load_prepared(con, prepared, outcomes, AS_OF, Progress(quiet=True))
     quarantine = con.execute("SELECT row, lead_id, reasons, raw FROM quarantine ORDER BY row").fetchall()
     counts = con.execute("SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM ingest_files").fetchone()
     return quarantine, staged, counts

@@ -62,7 +62,7 @@ def delivery(tmp_path_factory):
     return root, prefect_home, _snapshot(baseline)
 
 
-@pytest.mark.parametrize("marker", ["[读取与规范化] 2/", "[校验 (Great Expectations)] 开始", "[入库] 3/",
+@pytest.mark.parametrize("marker", ["[读取与规范化] 2/", "[校验与入库] 开始", "[校验与入库] 3/",
                                     "[关联成组] 开始", "[评分] 开始", "[发布] 开始"],
                          ids=["reading", "validating", "mid-load", "linking", "scoring", "publishing"])
 def test_kill_then_rerun_equals_uninterrupted(delivery, tmp_path, marker) -> None:

@@ -1,34 +1,26 @@
-"""Ingest: read and normalise each file, stage it, validate it with GX, load it.
+"""Ingest, file by file: read and normalise, stage, validate with GX, load.
 
 The steps are separate so that each can be a Prefect task and so that
 nothing reaches the warehouse before it is checked:
 
-1. `prepare_files` reads and normalises every new file into its own parquet file
-   under `HOME/staging/<as_of>/` (with the raw values of the rows it refused);
-2. `validate_and_load` runs the GX suites on batches of those files and loads each
-   file's valid rows into the warehouse and its bad rows into quarantine, one
-   transaction per file (`validate_prepared` and `load_prepared` are its two halves; this is
-   what the flow uses). `validate_and_load_pending` does the same for files still being
-   prepared (each batch validated as soon as its files are ready, loaded while later files are
-   still read and normalised); measured slower than the flow's order on 2 cores, it is used only
-   by its tests and bench/bench_ingest.py's "pipelined" line.
+1. `prepare_file` reads and normalises one file into its own parquet file under
+   `HOME/staging/<as_of>/` (with the raw values of the rows it refused);
+2. `_validate_batch` runs the GX suite of a kind on a batch of those files (`stage_tables`: a
+   staging database of views over them, `validate_prepared`);
+3. `load_prepared` loads each file's valid rows into the warehouse and its bad rows into
+   quarantine, one transaction per file, reading the rows straight from the parquet file.
 
-Why a pipeline: GX and the loads each keep one core busy at most, and on a 2-core
-machine they ran one after the other. GX now validates batch k+1 on a thread while
-the loader commits batch k (both spend their time in DuckDB, which releases the GIL);
-a file still loads only after its own batch passed GX, in inbox order within its kind.
+`ingest_lanes` runs them overlapped for a night: files validated and loaded while later files are
+still read, each kind loading on a lane of its own.
 
 A broken file never stops the run: it is refused with a one-line reason and
 the rest of the delivery loads.
 """
 from __future__ import annotations
 
-import contextvars
 import logging
-import queue
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -38,7 +30,7 @@ import polars as pl
 
 from duanka.contract_schema import Contract, load_contract
 from duanka.ingest.clean import REASONS, clean
-from duanka.ingest.load import FileLoadStats, load_file, load_settings, record_file
+from duanka.ingest.load import FileLoadStats, load_file, record_file
 from duanka.ingest.rawvalues import raw_values, reread_raw_values
 from duanka.ingest.read import FileRefused, read_delivery
 from duanka.nightly.inbox import InboxFile
@@ -58,6 +50,12 @@ class Prepared:
     refused: str | None
     rows: int
     encoding: str = ""
+    parquet: Path | None = None  # the staged rows (None when refused while reading)
+
+    def source(self) -> str:
+        """SQL for the staged rows, read straight from the parquet file (no staging database to attach)."""
+        assert self.parquet is not None, "a refused file has no staged rows"
+        return "read_parquet('" + str(self.parquet).replace("'", "''") + "')"
 
 
 def key_column(kind: str) -> str:
@@ -89,7 +87,7 @@ def prepare_file(f: InboxFile, index: int, staging_dir: Path, as_of: date,
     # No statistics: the loader and GX scan every row anyway (measured ~20 % of the write).
     staged.write_parquet(tmp, compression="uncompressed", statistics=False)
     tmp.replace(target)
-    return Prepared(f, table, None, staged.height, encoding=raw.encoding)
+    return Prepared(f, table, None, staged.height, encoding=raw.encoding, parquet=target)
 
 
 def stage_tables(prepared: list[Prepared], staging_dir: Path, staging_db: Path) -> None:
@@ -147,7 +145,7 @@ def _quarantine_frame(con: duckdb.DuckDBPyConnection, p: Prepared, gx_rows: dict
     key = key_column(p.file.kind)
     rows = con.execute(
         f"""SELECT _row, coalesce({key}, json_extract_string(_raw, '$.{key}')) AS lead_id, _reasons, _raw
-            FROM stg.{p.table} WHERE len(_reasons) > 0 OR _row IN (SELECT _row FROM gx_failed) ORDER BY _row"""
+            FROM {p.source()} WHERE len(_reasons) > 0 OR _row IN (SELECT _row FROM gx_failed) ORDER BY _row"""
     ).fetchall()
     missing = [row for row, _, _, raw in rows if raw is None]
     reread = reread_raw_values(p.file.path, p.file.kind, contract, p.file.sha256, missing)
@@ -195,52 +193,54 @@ def _load_one(con: duckdb.DuckDBPyConnection, p: Prepared, outcome: Outcome, as_
     con.execute("CREATE OR REPLACE TEMP TABLE gx_failed AS SELECT _row FROM gx_failed_rows")
     con.unregister("gx_failed_rows")
     quarantine = _quarantine_frame(con, p, outcome.row_reasons, contract)
-    rows_sql = (f"SELECT * EXCLUDE (_raw) FROM stg.{p.table} "
+    rows_sql = (f"SELECT * EXCLUDE (_raw) FROM {p.source()} "
                 "WHERE len(_reasons) = 0 AND _row NOT IN (SELECT _row FROM gx_failed)")
     return load_file(con, kind=p.file.kind, file_name=p.file.name, sha256=p.file.sha256,
                      as_of=as_of, rows=rows_sql, quarantine=quarantine, also=record_checks)
 
 
 def load_prepared(con: duckdb.DuckDBPyConnection, prepared: list[Prepared], outcomes: dict[str, Outcome],
-                  staging_db: Path | None, as_of: date, progress: Progress,
-                  contract: Contract | None = None,
+                  as_of: date, progress: Progress, contract: Contract | None = None,
                   loaded: Callable[[Prepared, FileLoadStats | None], None] | None = None,
                   ) -> list[tuple[Prepared, FileLoadStats | None]]:
     """Load each prepared file in its own transaction; record refusals. Returns per-file stats.
 
-    `staging_db` holds the files' staging views (None when every file was refused while reading);
-    `loaded` is told of each file as it commits, instead of `progress` (the pipeline counts them).
+    Each file's rows are read from its parquet file (`Prepared.source`); `loaded` is told of each file
+    as it commits, instead of `progress` (the pipeline counts them). The night's loads run under
+    `load.load_settings`, set once by the caller (they are settings of the whole database, and the
+    lanes load from several threads at once).
     """
     contract = contract or load_contract()
     results: list[tuple[Prepared, FileLoadStats | None]] = []
-    con.execute("DETACH DATABASE IF EXISTS stg")
-    if staging_db is not None:
-        con.execute(f"ATTACH '{staging_db}' AS stg (READ_ONLY)")
-    try:
-        with load_settings(con):
-            for i, p in enumerate(prepared, start=1):
-                stats = _load_one(con, p, outcomes.get(p.table or "", Outcome()), as_of, contract)
-                results.append((p, stats))
-                if loaded is not None:
-                    loaded(p, stats)
-                else:
-                    progress.step(i, len(prepared), describe_loaded(p, stats, outcomes.get(p.table or "")))
-    finally:
-        con.execute("DETACH DATABASE IF EXISTS stg")
+    for i, p in enumerate(prepared, start=1):
+        committed = committed_before(con, p)
+        stats = committed[0] if committed else _load_one(con, p, outcomes.get(p.table or "", Outcome()),
+                                                         as_of, contract)
+        results.append((p, stats))
+        if loaded is not None:
+            loaded(p, stats)
+        else:
+            progress.step(i, len(prepared), describe_loaded(p, stats, outcomes.get(p.table or "")))
     return results
+
+
+def committed_before(con: duckdb.DuckDBPyConnection, p: Prepared) -> tuple[FileLoadStats | None] | None:
+    """The recorded outcome of a file already committed (its stats, None when refused), or None.
+
+    Discovery only hands on files never loaded nor refused, so a committed one here was committed by an
+    earlier attempt of this same ingest (a retried Prefect task): it is not loaded twice."""
+    row = con.execute(
+        """SELECT status, rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM ingest_files
+           WHERE sha256 = ? AND status IN ('loaded', 'rejected') LIMIT 1""", [p.file.sha256]).fetchone()
+    if row is None:
+        return None
+    return (FileLoadStats(*row[1:]) if row[0] == "loaded" else None,)
 
 
 def describe_loaded(p: Prepared, stats: FileLoadStats | None, outcome: Outcome | None) -> str:
     if stats is None:
         return f"{p.file.name}: 拒收 — {p.refused or (outcome.refused if outcome else '')}"
     return f"{p.file.name}: 入库 {stats.rows_loaded}，隔离 {stats.rows_quarantined}，重复 {stats.rows_duplicate}"
-
-
-# Rows per GX batch. GX costs ~0.8 s CPU per run whatever the rows (building the metric graph of
-# ~15 expectations; measured on 1,000 rows), against ~1 s per million rows for its queries: batches
-# of 150k rows at 1M leads added 6 s CPU. So a batch is a whole kind up to this many rows, and the
-# kinds are what the pipeline overlaps.
-BATCH_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -256,194 +256,6 @@ class Batch:
         return sum(p.rows for p in self.files)
 
 
-def plan_batches(prepared: list[Prepared], staging_dir: Path, batch_rows: int = BATCH_ROWS,
-                 tag: str = "") -> list[Batch]:
-    """Group the staged files into batches: same kind, inbox order, about `batch_rows` rows each.
-
-    Files of one kind stay in inbox order across batches (a re-issued lead's newest version is
-    decided by delivery order when issue times tie). Kinds with fewer rows go first: the loader waits
-    for GX only on the first batch, and each later batch is then validated while the earlier load.
-    """
-    groups: list[list[Prepared]] = []
-    for kind in LEAD_KINDS:
-        current: list[Prepared] = []
-        for p in prepared:
-            if p.table is None or p.file.kind != kind:
-                continue
-            if current and sum(q.rows for q in current) + p.rows > batch_rows:
-                groups.append(current)
-                current = []
-            current.append(p)
-        if current:
-            groups.append(current)
-    kind_rows: dict[str, int] = {}
-    for p in prepared:
-        if p.table is not None:
-            kind_rows[p.file.kind or ""] = kind_rows.get(p.file.kind or "", 0) + p.rows
-    groups.sort(key=lambda g: kind_rows[g[0].file.kind or ""])  # stable: a kind's batches keep their order
-    return [Batch(g[0].file.kind or "", g, staging_dir / f"{tag}g{i:03d}.duckdb") for i, g in enumerate(groups, 1)]
-
-
 def _validate_batch(batch: Batch, staging_dir: Path, suites: dict[str, Suite], as_of: date) -> dict[str, Outcome]:
     stage_tables(batch.files, staging_dir, batch.db)
     return validate_prepared(batch.files, batch.db, suites, as_of)
-
-
-def validate_and_load(con: duckdb.DuckDBPyConnection, prepared: list[Prepared], staging_dir: Path,
-                      suites: dict[str, Suite], as_of: date, progress: Progress,
-                      contract: Contract | None = None,
-                      batch_rows: int = BATCH_ROWS) -> list[tuple[Prepared, FileLoadStats | None]]:
-    """Validate the prepared files batch by batch on a GX thread while this thread loads the checked ones.
-
-    The warehouse connection stays on this thread; GX reads only its batch's staging database, so
-    the two never share a DuckDB file. Results come back in the order of `prepared`.
-    """
-    contract = contract or load_contract()
-    batches = plan_batches(prepared, staging_dir, batch_rows)
-    done: dict[int, tuple[Prepared, FileLoadStats | None]] = {}
-
-    def loaded(p: Prepared, stats: FileLoadStats | None) -> None:
-        done[id(p)] = (p, stats)
-        progress.step(len(done), len(prepared), describe_loaded(p, stats, None))
-
-    progress.begin("校验 (Great Expectations)", f"{len(batches)} 批，{sum(b.rows for b in batches)} 行")
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duanka-gx")
-    try:
-        futures: list[Future] = [pool.submit(_validate_batch, b, staging_dir, suites, as_of) for b in batches]
-        refused = [p for p in prepared if p.table is None]
-        outcomes = futures[0].result() if futures else {}
-        progress.begin("入库", f"{len(prepared)} 个文件（校验与入库并行）")
-        # Files refused while reading need no GX: their refusal is recorded first.
-        load_prepared(con, refused, {}, None, as_of, progress, contract, loaded)
-        for i, batch in enumerate(batches):
-            outcomes = futures[i].result()
-            load_prepared(con, batch.files, outcomes, batch.db, as_of, progress, contract, loaded)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return [done[id(p)] for p in prepared]
-
-
-def pipeline_kinds(files: list[InboxFile]) -> list[str]:
-    """The lead kinds present in `files`, smallest first by bytes: the order `validate_and_load_pending`
-    validates and loads them in."""
-    present = [k for k in LEAD_KINDS if any(f.kind == k for f in files)]
-    return sorted(present, key=lambda k: sum(f.path.stat().st_size for f in files if f.kind == k))
-
-
-def pipeline_order(files: list[InboxFile]) -> list[InboxFile]:
-    """`files` in the order to submit their `prepare_file`: kind by kind as `pipeline_kinds`, inbox
-    order within a kind. Submitted otherwise, the first kind to load may be the last to be read."""
-    kinds = pipeline_kinds(files)
-    return sorted(files, key=lambda f: kinds.index(f.kind or ""))
-
-
-# Rows per GX batch while files are still being prepared: big enough that GX's fixed cost per run
-# (~0.3 s CPU) stays small, small enough that the largest kind of a night (bank, ~70 % of the rows)
-# loads in two or more parts, the first while its later files are still read and normalised.
-PENDING_BATCH_ROWS = 400_000
-
-
-@dataclass
-class _Checked:
-    """What the GX thread hands the loader: files refused while reading, then a checked batch."""
-
-    refused: list[Prepared]
-    batch: Batch | None = None
-    outcomes: dict[str, Outcome] | None = None
-
-
-def _validate_stream(pending: list[Future], staging_dir: Path, suites: dict[str, Suite], as_of: date,
-                     batch_rows: int, out: queue.Queue, stop: threading.Event,
-                     read: Callable[[int, Prepared], None]) -> None:
-    """On the GX thread: take the prepared files in order (telling `read` of each), cut them into
-    batches of one kind and about `batch_rows` rows (a batch never grows past it unless one file
-    alone does), validate each batch as soon as its files are ready, and queue it for the loader.
-    Errors are queued too."""
-    try:
-        current: list[Prepared] = []
-        refused: list[Prepared] = []
-        count = 0
-
-        def flush() -> None:
-            nonlocal current, refused, count
-            if stop.is_set():
-                raise _Stopped
-            batch = None
-            outcomes: dict[str, Outcome] = {}
-            if current:
-                count += 1
-                batch = Batch(current[0].file.kind or "", current, staging_dir / f"p{count:03d}.duckdb")
-                outcomes = _validate_batch(batch, staging_dir, suites, as_of)
-            out.put(_Checked(refused, batch, outcomes))
-            current, refused = [], []
-
-        for i, future in enumerate(pending, start=1):
-            p = future.result()
-            read(i, p)
-            if p.table is None:
-                refused.append(p)
-                continue
-            rows = sum(q.rows for q in current)
-            if current and (p.file.kind != current[0].file.kind or rows + p.rows > batch_rows):
-                flush()
-            current.append(p)
-        flush()
-        out.put(None)
-    except _Stopped:
-        pass
-    except BaseException as exc:  # noqa: BLE001 - handed to the loader's thread, which raises it
-        out.put(exc)
-
-
-class _Stopped(Exception):
-    """The loader gave up: the GX thread stops at the next batch."""
-
-
-def validate_and_load_pending(con: duckdb.DuckDBPyConnection, pending: list[tuple[InboxFile, Future]],
-                              staging_dir: Path, suites: dict[str, Suite], as_of: date, progress: Progress,
-                              contract: Contract | None = None,
-                              batch_rows: int = PENDING_BATCH_ROWS) -> list[tuple[Prepared, FileLoadStats | None]]:
-    """`validate_and_load` for files still being prepared: a batch is validated as soon as its files
-    are read and normalised, and loaded while the files after it still are.
-
-    `pending` pairs each file with the future of its `prepare_file` (a thread pool's, or Prefect's
-    task futures: anything with `.result()`), in the order to validate and load them
-    (`pipeline_order`: kinds apart, inbox order within a kind, which decides re-issues when issue
-    times tie). Why: on 2 cores the loads (one thread) and read + normalise (Polars, both cores)
-    each leave a core idle part of the time when they run one after the other.
-    """
-    contract = contract or load_contract()
-    assert all(f.kind in LEAD_KINDS for f, _ in pending), "only lead files are prepared (files_to_prepare)"
-    done: dict[str, tuple[Prepared, FileLoadStats | None]] = {}
-
-    def loaded(p: Prepared, stats: FileLoadStats | None) -> None:
-        done[p.file.name] = (p, stats)
-        progress.step(len(done), len(pending), describe_loaded(p, stats, None))
-
-    def read(i: int, p: Prepared) -> None:
-        progress.step(i, len(pending), describe_prepared(p), stage=READING)
-
-    progress.begin("校验 (Great Expectations)", f"{len(pending)} 个文件（读取、校验与入库并行）")
-    checked: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    # The caller's context goes along: Prefect's futures may look up the flow run's settings in it.
-    gx = threading.Thread(target=contextvars.copy_context().run, name="duanka-gx", daemon=True,
-                          args=(_validate_stream, [fut for _, fut in pending], staging_dir, suites, as_of,
-                                batch_rows, checked, stop, read))
-    gx.start()
-    try:
-        first = True
-        while (item := checked.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            if first:
-                progress.begin("入库", f"{len(pending)} 个文件（读取、校验与入库并行）")
-                first = False
-            load_prepared(con, item.refused, {}, None, as_of, progress, contract, loaded)
-            if item.batch is not None:
-                load_prepared(con, item.batch.files, item.outcomes or {}, item.batch.db, as_of, progress,
-                              contract, loaded)
-    finally:
-        stop.set()
-        gx.join()
-    return [done[f.name] for f, _ in pending]

@@ -7,7 +7,10 @@ summary needs. None of them knows about Prefect, so each is tested directly.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -18,12 +21,8 @@ from duanka.link import LinkReport, link_all
 from duanka.nightly.context import NightConfig
 from duanka.nightly.feedback_stage import apply_feedback_files
 from duanka.nightly.inbox import PROCESS, SKIP, InboxFile, discover
-from duanka.nightly.ingest_stage import (
-    LEAD_KINDS,
-    Prepared,
-    prepare_files,
-    validate_and_load,
-)
+from duanka.nightly.ingest_lanes import PREPARE_THREADS, pipeline_order, validate_and_load_pending
+from duanka.nightly.ingest_stage import LEAD_KINDS, prepare_file
 from duanka.nightly.summary import night_quarantine, night_summary
 from duanka.progress import Progress
 from duanka.publish import PublishReport, publish
@@ -64,15 +63,32 @@ def discover_inbox(cfg: NightConfig, con: duckdb.DuckDBPyConnection, progress: P
     return files
 
 
+# Starts `prepare_file(f, index, staging_dir, as_of)` somewhere and returns its future.
+Submit = Callable[[InboxFile, int, Path, date], Future]
+
+
+def submit_prepare(cfg: NightConfig, files: list[InboxFile], submit: Submit) -> list[tuple[InboxFile, Future]]:
+    """Hand every new lead file's read + normalise to `submit` (a thread pool's, or the flow's Prefect
+    task), in the order the ingest takes them (`pipeline_order`), into an empty staging folder."""
+    staging = reset_staging_dir(cfg)
+    order = pipeline_order(files_to_prepare(files))
+    return [(f, submit(f, i, staging, cfg.as_of)) for i, f in enumerate(order, start=1)]
+
+
 def ingest_leads(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[InboxFile],
-                 progress: Progress, prepared: list[Prepared] | None = None) -> dict:
-    """Read and normalise (unless the flow already did, fanned out), then validate with GX and load, overlapped."""
-    if prepared is None:
-        todo = files_to_prepare(files)
-        progress.begin("读取与规范化", f"{len(todo)} 个文件")
-        prepared = prepare_files(todo, reset_staging_dir(cfg), cfg.contract, cfg.as_of, progress)
-        progress.end()
-    results = validate_and_load(con, prepared, staging_dir(cfg), cfg.suites, cfg.as_of, progress, cfg.contract)
+                 progress: Progress, pending: list[tuple[InboxFile, Future]] | None = None) -> dict:
+    """Read and normalise, validate with GX and load, overlapped (`ingest_lanes`).
+
+    `pending` are the files' prepare futures when the flow already fanned them out as Prefect tasks;
+    without it the files are read on a thread pool of this process."""
+    if pending is None:
+        with ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="duanka-read") as pool:
+            def submit(f: InboxFile, index: int, staging: Path, as_of: date) -> Future:
+                return pool.submit(prepare_file, f, index, staging, as_of, cfg.contract)
+
+            return ingest_leads(cfg, con, files, progress, submit_prepare(cfg, files, submit))
+    results = validate_and_load_pending(con, pending, staging_dir(cfg), cfg.suites, cfg.as_of, progress,
+                                        cfg.contract)
     progress.end(f"{len(results)} 个文件")
     staging_db(cfg).unlink(missing_ok=True)
     shutil.rmtree(staging_dir(cfg), ignore_errors=True)
