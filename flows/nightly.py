@@ -102,12 +102,9 @@ def run_night(cfg: NightConfig, progress: Progress) -> dict:
     return {"index": str(report.index_path.with_name("index.html")), "packets": report.packets_listed}
 
 
-# Files are read and normalised a few at a time (`ingest_lanes.PREPARE_THREADS`); the ingest's own
-# threads (GX, one loader per kind) run beside this pool.
-PREPARE_THREADS = ingest_lanes.PREPARE_THREADS
-
-
-@flow(name="nightly", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=PREPARE_THREADS))
+# Files are read and normalised a few at a time on this pool; the ingest's own threads (GX, one loader
+# per kind) run beside it.
+@flow(name="nightly", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=ingest_lanes.PREPARE_THREADS))
 def nightly(inbox: str, home: str, as_of: date | None = None, rules_dir: str | None = None) -> dict:
     """断卡 nightly run: ingest → validate → link → score → issue → publish."""
     cfg = preflight(inbox, home, as_of or beijing_today(), rules_dir)

@@ -101,9 +101,8 @@ class _Stopped(Exception):
 class _Pipeline:
     """The threads of one ingest and what they share: a queue per lane, the first error, the results."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, kinds: list[str], total: int, as_of: date,
-                 progress: Progress, contract: Contract) -> None:
-        self.con, self.as_of, self.progress, self.contract = con, as_of, progress, contract
+    def __init__(self, kinds: list[str], total: int, as_of: date, progress: Progress, contract: Contract) -> None:
+        self.as_of, self.progress, self.contract = as_of, progress, contract
         self.lanes: dict[str, queue.Queue] = {k: queue.Queue() for k in kinds}
         self.total = total
         self.done: dict[str, tuple[Prepared, FileLoadStats | None]] = {}
@@ -116,6 +115,10 @@ class _Pipeline:
             if not isinstance(exc, _Stopped):
                 self.errors.append(exc)
         self.stop.set()
+        self.close_lanes()
+
+    def close_lanes(self) -> None:
+        """Tell every lane there is nothing more to load (after what is queued already)."""
         for lane in self.lanes.values():
             lane.put(None)
 
@@ -148,8 +151,7 @@ class _Pipeline:
                     self.lanes[item.kind].put((item.files, outcomes))
                 else:
                     self.lanes[item.file.kind or ""].put(([item], {}))
-            for lane in self.lanes.values():
-                lane.put(None)
+            self.close_lanes()
         except BaseException as exc:  # noqa: BLE001 - raised again by the caller's thread
             self.fail(exc)
         finally:
@@ -180,7 +182,7 @@ def validate_and_load_pending(con: duckdb.DuckDBPyConnection, pending: list[tupl
     contract = contract or load_contract()
     assert all(f.kind in LEAD_KINDS for f, _ in pending), "only lead files are prepared (files_to_prepare)"
     kinds = list(dict.fromkeys(f.kind or "" for f, _ in pending))
-    run = _Pipeline(con, kinds, len(pending), as_of, progress, contract)
+    run = _Pipeline(kinds, len(pending), as_of, progress, contract)
     progress.begin("校验与入库", f"{len(pending)} 个文件（读取、校验与入库并行，{len(kinds)} 条入库线）")
     # The caller's context goes along: Prefect's futures and logger look up the run in it.
     threads = [threading.Thread(target=contextvars.copy_context().run, name="duanka-gx", daemon=True,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -105,20 +104,6 @@ def stage_tables(prepared: list[Prepared], staging_dir: Path, staging_db: Path) 
                 con.execute(f"CREATE VIEW {p.table} AS SELECT * FROM read_parquet('{path}')")
     finally:
         con.close()
-
-
-def prepare_files(files: list[InboxFile], staging_dir: Path, contract: Contract, as_of: date,
-                  progress: Progress, workers: int = 1) -> list[Prepared]:
-    """Prepare every file in this process, in inbox order: one after the other, or on `workers` threads
-    as the flow's default task runner does (Polars and the encoders release the GIL)."""
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(prepare_file, f, i, staging_dir, as_of, contract)
-                   for i, f in enumerate(files, start=1)]
-        prepared = []
-        for i, future in enumerate(futures, start=1):
-            prepared.append(future.result())
-            progress.step(i, len(files), describe_prepared(prepared[-1]))
-    return prepared
 
 
 def describe_prepared(p: Prepared) -> str:

@@ -30,10 +30,6 @@ from duanka.score.engine import score_packets
 from duanka.validate.report import write_validation_report
 
 
-def staging_db(cfg: NightConfig) -> Path:
-    return cfg.home.staging / f"{cfg.as_of.isoformat()}.duckdb"
-
-
 def staging_dir(cfg: NightConfig) -> Path:
     return cfg.home.staging / cfg.as_of.isoformat()
 
@@ -90,7 +86,6 @@ def ingest_leads(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[I
     results = validate_and_load_pending(con, pending, staging_dir(cfg), cfg.suites, cfg.as_of, progress,
                                         cfg.contract)
     progress.end(f"{len(results)} 个文件")
-    staging_db(cfg).unlink(missing_ok=True)
     shutil.rmtree(staging_dir(cfg), ignore_errors=True)
     return {"files": len(results)}
 
