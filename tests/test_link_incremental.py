@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -48,15 +49,22 @@ def deliver(world: World, rng: random.Random, night: int, start: int) -> int:
     return n
 
 
+def twin_nights(seed: int) -> Iterator[tuple[int, date, World, World]]:
+    """Two worlds fed the same seeded `NIGHTS`, one night at a time: (night number, night, first, second).
+
+    For comparing two ways of processing the same deliveries (incremental against full)."""
+    first, second = World(), World()
+    rng_a, rng_b = random.Random(seed), random.Random(seed)
+    n_a = n_b = 0
+    for i, night in enumerate(NIGHTS):
+        n_a, n_b = deliver(first, rng_a, i, n_a), deliver(second, rng_b, i, n_b)
+        yield i, night, first, second
+
+
 def test_incremental_nights_equal_full_rebuilds() -> None:
     """Five seeded nights (growth, merges through cases, re-issues, a NAT address turning hub): after each
     night the incremental run's tables equal those of a run that rebuilt the whole graph."""
-    incremental, full = World(), World()
-    rng_a, rng_b = random.Random(11), random.Random(11)
-    n_a = n_b = 0
-    for i, night in enumerate(NIGHTS):
-        n_a = deliver(incremental, rng_a, i, n_a)
-        n_b = deliver(full, rng_b, i, n_b)
+    for i, night, incremental, full in twin_nights(11):
         report = link_all(incremental.con, night, SETTINGS)
         link_all(full.con, night, SETTINGS, full=True)
         assert report.full is (i == 0), "only the first night rebuilds"

@@ -11,15 +11,13 @@ import random
 from pathlib import Path
 
 import pytest
-from test_link_incremental import NIGHTS, deliver
-from test_link_world import World as LinkWorld
+from test_score_incremental import linked_twin_nights, scores
 from test_score_scale import random_world
 from test_score_world import AS_OF
 
-from duanka.link import link_all
 from duanka.score import batches, load_rule_set, load_units, score_packets
 from duanka.score.engine import compute_scores, score_batches
-from duanka.settings import LinkingSettings, ScoringSettings
+from duanka.settings import ScoringSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = load_rule_set(ROOT / "rules")
@@ -110,21 +108,12 @@ def test_compute_scores_in_batches_matches_the_written_scores(monkeypatch) -> No
 def test_incremental_nights_in_tiny_batches_equal_full_scoring_in_one(monkeypatch) -> None:
     """Five seeded nights (growth, merges, re-issues, hubs, cases): incremental scoring in batches of a
     few leads writes what a full pass in one batch writes, night after night."""
-    incremental, full = LinkWorld(), LinkWorld()
-    rng_a, rng_b = random.Random(8), random.Random(8)
-    n_a = n_b = 0
-    for i, night in enumerate(NIGHTS):
-        n_a, n_b = deliver(incremental, rng_a, i, n_a), deliver(full, rng_b, i, n_b)
-        for world in (incremental, full):
-            link_all(world.con, night, LinkingSettings())
+    for i, night, incremental, full in linked_twin_nights(8):
         monkeypatch.setattr(batches, "BATCH_LEADS", TINY)
         report = score_packets(incremental.con, RULES, ScoringSettings(), UNITS, night)
         monkeypatch.setattr(batches, "BATCH_LEADS", ONE)
         score_packets(full.con, RULES, ScoringSettings(), UNITS, night, full=True)
-        for table in TABLES:
-            want = sorted(full.con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
-            got = sorted(incremental.con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
-            assert got == want, f"night {i + 1}: {table}"
+        assert scores(incremental) == scores(full), f"night {i + 1}"
         assert report.full is (i == 0)
     assert incremental.con.execute("SELECT count(*) FROM rule_hits").fetchall()[0][0] > 0
 

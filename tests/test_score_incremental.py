@@ -1,10 +1,11 @@
 """Incremental scoring: a night scores only the packets whose inputs changed, with the result of a full pass."""
 from __future__ import annotations
 
-import random
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
-from test_link_incremental import NIGHTS, deliver
+from test_link_incremental import NIGHTS, twin_nights
 from test_link_world import World, card
 
 from duanka.link import link_all
@@ -16,6 +17,14 @@ RULES = load_rule_set(ROOT / "rules")
 UNITS = load_units(ROOT / "data" / "reference" / "units.csv")
 
 
+def linked_twin_nights(seed: int) -> Iterator[tuple[int, date, World, World]]:
+    """`twin_nights`, each night linked in both worlds alike: ready to be scored two ways."""
+    for i, night, first, second in twin_nights(seed):
+        for world in (first, second):
+            link_all(world.con, night, LinkingSettings())
+        yield i, night, first, second
+
+
 def scores(world: World) -> dict[str, list[tuple]]:
     return {t: sorted(world.con.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
             for t in ("packet_scores", "rule_hits")}
@@ -24,13 +33,7 @@ def scores(world: World) -> dict[str, list[tuple]]:
 def test_incremental_scores_equal_full_scoring() -> None:
     """Five seeded nights (growth, merges, re-issues, a hub turning on, new cases): after each night the
     incremental pass's scores and hits equal a full pass's, and later nights score fewer packets."""
-    incremental, full = World(), World()
-    rng_a, rng_b = random.Random(5), random.Random(5)
-    n_a = n_b = 0
-    for i, night in enumerate(NIGHTS):
-        n_a, n_b = deliver(incremental, rng_a, i, n_a), deliver(full, rng_b, i, n_b)
-        for world in (incremental, full):
-            link_all(world.con, night, LinkingSettings())
+    for i, night, incremental, full in linked_twin_nights(5):
         report = score_packets(incremental.con, RULES, ScoringSettings(), UNITS, night)
         score_packets(full.con, RULES, ScoringSettings(), UNITS, night, full=True)
         assert scores(incremental) == scores(full), f"night {i + 1}"
