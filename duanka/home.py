@@ -31,10 +31,6 @@ class Home:
         return self.root / "casework.sqlite"
 
     @property
-    def staging(self) -> Path:
-        return self.root / "staging"
-
-    @property
     def packets(self) -> Path:
         return self.root / "packets"
 

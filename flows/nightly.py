@@ -45,9 +45,9 @@ def feedback_task(cfg, con, files, progress):
 
 
 @task(cache_policy=NO_CACHE, **RETRY, name="读取 prepare")
-def prepare_task(f, index, staging_dir, as_of):
+def prepare_task(f, index, as_of):
     """One file, read and normalised; runs in a thread, or on a Dask worker in another process."""
-    return ingest_stage.prepare_file(f, index, staging_dir, as_of)
+    return ingest_stage.prepare_file(f, index, as_of)
 
 
 @task(cache_policy=NO_CACHE, **RETRY, name="入库 validate+load")

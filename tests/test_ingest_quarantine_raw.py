@@ -1,6 +1,6 @@
-"""Quarantined rows carry their values as delivered, though staging keeps them only for refused rows.
+"""Quarantined rows carry their values as delivered, though the staged rows keep them only for refused rows.
 
-Rows refused by normalisation keep their raw JSON in the staging file; rows only the GX suites
+Rows refused by normalisation keep their raw JSON in the staged rows; rows only the GX suites
 refuse get it by reading the delivered file again (same bytes, by SHA-256). Built from a seed.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import polars as pl
 from duanka.contract_schema import load_contract
 from duanka.ingest.rawvalues import raw_values
 from duanka.nightly.inbox import InboxFile, sha256_of
-from duanka.nightly.ingest_stage import load_prepared, prepare_file, stage_tables, validate_prepared
+from duanka.nightly.ingest_stage import load_prepared, prepare_file, validate_prepared
 from duanka.progress import Progress
 from duanka.validate.suites import default_suites_dir, load_suites
 from duanka.warehouse import connect
@@ -55,11 +55,9 @@ def _suites(tmp_path: Path) -> dict:
 def _night(tmp_path: Path, change_file_before_load: bool = False) -> tuple[list[tuple], pl.DataFrame, tuple]:
     path = _case_file(tmp_path / "case_q.csv", seed=7)
     f = InboxFile(path, path.name, "case", sha256_of(path), "process")
-    staging_dir, staging_db = tmp_path / "staging", tmp_path / "staging.duckdb"
-    prepared = [prepare_file(f, 1, staging_dir, AS_OF)]
-    staged = pl.read_parquet(staging_dir / "f00001.parquet")
-    stage_tables(prepared, staging_dir, staging_db)
-    outcomes = validate_prepared(prepared, staging_db, _suites(tmp_path), AS_OF)
+    prepared = [prepare_file(f, 1, AS_OF)]
+    staged = pl.from_arrow(prepared[0].staged.arrow())
+    outcomes = validate_prepared(prepared, _suites(tmp_path), AS_OF)
     if change_file_before_load:
         path.write_text(path.read_text(encoding="utf-8").replace("K7-", "X7-"), encoding="utf-8")
     con = connect()

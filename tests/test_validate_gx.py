@@ -14,8 +14,9 @@ from duanka.yamlcheck import ConfigError
 AS_OF = date(2026, 11, 3)
 
 
-def _stage_bank(path: Path, rows: list[dict]) -> None:
-    con = duckdb.connect(str(path))
+def _bank_con(rows: list[dict]) -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the bank rows as table f1, typed as the reader stages them."""
+    con = duckdb.connect()
     con.execute("""CREATE TABLE f1 (_row INTEGER, lead_id VARCHAR, issued_at TIMESTAMP, reason VARCHAR, bank VARCHAR,
         account_no VARCHAR, account_kind VARCHAR, holder_name VARCHAR, holder_id_type VARCHAR,
         holder_id_no VARCHAR, person_key VARCHAR, holder_phone VARCHAR, open_date DATE, open_region VARCHAR,
@@ -23,7 +24,11 @@ def _stage_bank(path: Path, rows: list[dict]) -> None:
         night_txn_ratio DOUBLE)""")
     for r in rows:
         con.execute("INSERT INTO f1 BY NAME SELECT * FROM (SELECT unnest([$r], recursive := true))", {"r": r})
-    con.close()
+    return con
+
+
+def _staged(con: duckdb.DuckDBPyConnection, table: str, file: str) -> StagedTable:
+    return StagedTable(table, "bank", file, con.table(table).to_arrow_table())
 
 
 def _good(row: int, **over) -> dict:
@@ -36,16 +41,14 @@ def _good(row: int, **over) -> dict:
     return base
 
 
-def test_each_failed_row_expectation_names_the_rows(tmp_path: Path) -> None:
-    db = tmp_path / "staging.duckdb"
+def test_each_failed_row_expectation_names_the_rows() -> None:
     rows = [_good(i) for i in range(1, 301)]
     rows[4] = _good(5, holder_phone="1380013800")  # 10 digits
     rows[9] = _good(10, open_date="2026-12-01")  # after the night
     rows[19] = _good(20, night_txn_ratio=1.5, reason="FOO")
     for i in range(100, 300):  # more than GX's 200-row result cap
         rows[i] = _good(i + 1, open_region="37010")
-    _stage_bank(db, rows)
-    out = validate_staged(db, [StagedTable("f1", "bank", "bank_a.csv")], load_suites(), AS_OF)["f1"]
+    out = validate_staged([_staged(_bank_con(rows), "f1", "bank_a.csv")], load_suites(), AS_OF)["f1"]
     assert out.refused is None
     assert any("V-BANK-PHONE" in r for r in out.row_reasons[5])
     assert any("V-BANK-OPEN-DATE" in r for r in out.row_reasons[10])
@@ -55,10 +58,8 @@ def test_each_failed_row_expectation_names_the_rows(tmp_path: Path) -> None:
     assert 1 not in out.row_reasons
 
 
-def test_empty_file_is_refused(tmp_path: Path) -> None:
-    db = tmp_path / "staging.duckdb"
-    _stage_bank(db, [])
-    out = validate_staged(db, [StagedTable("f1", "bank", "bank_empty.csv")], load_suites(), AS_OF)["f1"]
+def test_empty_file_is_refused() -> None:
+    out = validate_staged([_staged(_bank_con([]), "f1", "bank_empty.csv")], load_suites(), AS_OF)["f1"]
     assert out.refused and "bank_empty.csv" in out.refused and "没有数据行" in out.refused
 
 
@@ -88,17 +89,14 @@ def test_shipped_suites_load() -> None:
     assert {"bank", "sim", "case"} <= set(suites)
 
 
-def test_files_of_one_kind_are_validated_together_but_judged_apart(tmp_path: Path) -> None:
-    db = tmp_path / "staging.duckdb"
-    _stage_bank(db, [_good(1), _good(2, holder_phone="123")])
-    con = duckdb.connect(str(db))
+def test_files_of_one_kind_are_validated_together_but_judged_apart() -> None:
+    con = _bank_con([_good(1), _good(2, holder_phone="123")])
     con.execute("CREATE TABLE f2 AS SELECT * FROM f1 LIMIT 0")  # an empty second file
     con.execute("CREATE TABLE f3 AS SELECT * FROM f1")
     con.execute("UPDATE f3 SET open_region = 'x' WHERE _row = 1")
+    staged = [_staged(con, "f1", "bank_a.csv"), _staged(con, "f2", "bank_b.csv"), _staged(con, "f3", "bank_c.csv")]
     con.close()
-    staged = [StagedTable("f1", "bank", "bank_a.csv"), StagedTable("f2", "bank", "bank_b.csv"),
-              StagedTable("f3", "bank", "bank_c.csv")]
-    out = validate_staged(db, staged, load_suites(), AS_OF)
+    out = validate_staged(staged, load_suites(), AS_OF)
     assert out["f1"].refused is None and list(out["f1"].row_reasons) == [2]
     assert out["f2"].refused and "bank_b.csv" in out["f2"].refused
     assert out["f3"].refused is None and sorted(out["f3"].row_reasons) == [1, 2]

@@ -1,4 +1,4 @@
-"""The reused GX session: same outcomes as one plain GX run, no stale data, the file released.
+"""The reused GX session: same outcomes as one plain GX run, no stale rows, nothing left registered.
 
 `validate_staged` keeps one GX context per thread, runs each custom query once and asks GX for
 failing rows only of the column checks that failed. The reference here is what it did before:
@@ -55,26 +55,25 @@ def _bank_rows(seed: int, count: int, fault_rate: float = 0.05) -> list[dict]:
     return rows
 
 
-def _stage(path: Path, tables: dict[str, list[dict]]) -> None:
-    path.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
+def _stage(tables: dict[str, list[dict]]) -> list[StagedTable]:
+    """Each list of rows as a typed Arrow table, as the reader hands it over, named as given."""
+    con = duckdb.connect()
+    staged = []
     for name, rows in tables.items():
         con.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in COLUMNS.items())})")
         if rows:
             con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(COLUMNS))})",
                             [[r[c] for c in COLUMNS] for r in rows])
+        staged.append(StagedTable(name, "bank", f"bank_{name}.csv", con.table(name).to_arrow_table()))
     con.close()
+    return staged
 
 
 def _plain(outcomes: dict) -> dict:
     return {table: dataclasses.asdict(outcome) for table, outcome in outcomes.items()}
 
 
-def _staged(*names: str) -> list[StagedTable]:
-    return [StagedTable(n, "bank", f"bank_{n}.csv") for n in names]
-
-
-def _reference(monkeypatch: pytest.MonkeyPatch, db: Path, tables: list[StagedTable], suites: dict) -> dict:
+def _reference(monkeypatch: pytest.MonkeyPatch, tables: list[StagedTable], suites: dict) -> dict:
     """What validation gave before the session: a fresh context, GX's own query class, one COMPLETE run."""
     gx = import_gx()
 
@@ -89,7 +88,7 @@ def _reference(monkeypatch: pytest.MonkeyPatch, db: Path, tables: list[StagedTab
         patch.setattr(runner, "_run_checks", at_once)
         drop_gx_session()
         try:
-            return _plain(validate_staged(db, tables, suites, AS_OF))
+            return _plain(validate_staged(tables, suites, AS_OF))
         finally:
             drop_gx_session()
 
@@ -108,13 +107,11 @@ def _with_broken_checks(suites: dict) -> dict:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_session_gives_the_outcome_of_one_plain_gx_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        seed: int) -> None:
-    db = tmp_path / "staging.duckdb"
-    _stage(db, {"f1": _bank_rows(seed, 400), "f2": [], "f3": _bank_rows(seed + 100, 250, 0.2)})
+    tables = _stage({"f1": _bank_rows(seed, 400), "f2": [], "f3": _bank_rows(seed + 100, 250, 0.2)})
     suites = load_suites()
-    tables = _staged("f1", "f2", "f3")
-    expected = _reference(monkeypatch, db, tables, suites)
-    first = _plain(validate_staged(db, tables, suites, AS_OF))
-    again = _plain(validate_staged(db, tables, suites, AS_OF))  # reused session, cached suite
+    expected = _reference(monkeypatch, tables, suites)
+    first = _plain(validate_staged(tables, suites, AS_OF))
+    again = _plain(validate_staged(tables, suites, AS_OF))  # reused session, cached suite
     assert first == expected
     assert again == expected
     assert expected["f2"]["refused"] and "bank_f2.csv" in expected["f2"]["refused"]
@@ -126,66 +123,62 @@ def test_a_check_gx_cannot_evaluate_refuses_the_file(tmp_path: Path, monkeypatch
 
     Which other checks of that run GX then gives up on depends on its metric order (it differs
     between two plain runs too); the refusal and the two broken checks do not."""
-    db = tmp_path / "staging.duckdb"
-    _stage(db, {"f1": _bank_rows(3, 300), "f2": _bank_rows(4, 100, 0.2)})
+    tables = _stage({"f1": _bank_rows(3, 300), "f2": _bank_rows(4, 100, 0.2)})
     suites = _with_broken_checks(load_suites())
-    tables = _staged("f1", "f2")
-    expected = _reference(monkeypatch, db, tables, suites)
+    expected = _reference(monkeypatch, tables, suites)
     for _ in range(2):
-        got = _plain(validate_staged(db, tables, suites, AS_OF))
+        got = _plain(validate_staged(tables, suites, AS_OF))
         for table in ("f1", "f2"):
             for out in (expected[table], got[table]):
                 assert out["refused"] and f"bank_{table}.csv" in out["refused"] and "无法执行" in out["refused"]
                 assert {"V-BANK-BROKEN", "V-BANK-BROKEN-SQL"} <= {c["id"] for c in out["checks"] if c["error"]}
-    good = tmp_path / "good.duckdb"
-    _stage(good, {"f1": _bank_rows(3, 300)})
-    assert validate_staged(good, _staged("f1"), load_suites(), AS_OF)["f1"].refused is None
+    assert validate_staged(_stage({"f1": _bank_rows(3, 300)}), load_suites(), AS_OF)["f1"].refused is None
 
 
-def test_a_new_staging_file_is_seen_not_the_last_one(tmp_path: Path) -> None:
+def test_new_rows_under_the_same_name_are_seen_not_the_last_ones() -> None:
     suites = load_suites()
-    first, second = tmp_path / "g001.duckdb", tmp_path / "g002.duckdb"
-    _stage(first, {"f1": _bank_rows(7, 300, 0.2)})
-    _stage(second, {"f1": _bank_rows(8, 120, 0.2)})  # same table name and view, other rows
-    out_first = _plain(validate_staged(first, _staged("f1"), suites, AS_OF))
-    out_second = _plain(validate_staged(second, _staged("f1"), suites, AS_OF))
+    first = _stage({"f1": _bank_rows(7, 300, 0.2)})
+    second = _stage({"f1": _bank_rows(8, 120, 0.2)})  # same table name and view, other rows
+    out_first = _plain(validate_staged(first, suites, AS_OF))
+    out_second = _plain(validate_staged(second, suites, AS_OF))
     drop_gx_session()
-    fresh_second = _plain(validate_staged(second, _staged("f1"), suites, AS_OF))
+    fresh_second = _plain(validate_staged(second, suites, AS_OF))
     assert out_second == fresh_second
     assert out_first != out_second
     assert max(out_second["f1"]["row_reasons"]) <= 120
-    _stage(first, {"f1": _bank_rows(9, 50, 0.3)})  # the same path, rewritten between two batches
+    assert _plain(validate_staged(first, suites, AS_OF)) == out_first
+
+
+def _registered(session) -> set[str]:
+    return {name for (name,) in session._driver_connection().execute(
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+
+
+def test_nothing_stays_registered_also_after_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch's rows are unregistered when it ends, whatever happened: the session keeps no rows of a
+    batch alive. The session is kept here after the failure (the night drops it) to see that."""
+    from duanka.validate.gx_session import gx_session
+
+    staged = _stage({"f1": _bank_rows(4, 50, 0.3)})
+    expected = _plain(validate_staged(staged, load_suites(), AS_OF))
+    session = gx_session(import_gx())
+    assert _registered(session) == set()
+    monkeypatch.setattr(runner, "drop_gx_session", lambda: None)
+    broken = StagedTable("f2", "bank", "bank_f2.csv", object())  # DuckDB cannot scan this
+    with pytest.raises(duckdb.InvalidInputException):
+        validate_staged([*staged, broken], load_suites(), AS_OF)
+    assert gx_session(import_gx()) is session and _registered(session) == set()
+    assert _plain(validate_staged(staged, load_suites(), AS_OF)) == expected
     drop_gx_session()
-    fresh_rewritten = _plain(validate_staged(first, _staged("f1"), suites, AS_OF))
-    _stage(first, {"f1": _bank_rows(7, 300, 0.2)})
-    assert _plain(validate_staged(first, _staged("f1"), suites, AS_OF)) == out_first
-    _stage(first, {"f1": _bank_rows(9, 50, 0.3)})
-    assert _plain(validate_staged(first, _staged("f1"), suites, AS_OF)) == fresh_rewritten
-
-
-def test_the_staging_file_is_released_also_after_a_failure(tmp_path: Path) -> None:
-    db = tmp_path / "staging.duckdb"
-    _stage(db, {"f1": _bank_rows(4, 50)})
-    validate_staged(db, _staged("f1"), load_suites(), AS_OF)
-    con = duckdb.connect(str(db))  # read-write, in this process: what the loader does next
-    con.execute("CREATE TABLE written_after AS SELECT 1 AS x")
-    con.close()
-    with pytest.raises(sqlalchemy.exc.DBAPIError):
-        validate_staged(db, _staged("f1", "missing"), load_suites(), AS_OF)
-    con = duckdb.connect(str(db))
-    assert con.execute("SELECT count(*) FROM f1").fetchone() == (50,)
-    con.close()
-    assert validate_staged(db, _staged("f1"), load_suites(), AS_OF)["f1"].refused is None
 
 
 def test_each_query_runs_once_and_only_failed_columns_list_rows(tmp_path: Path) -> None:
-    db = tmp_path / "staging.duckdb"
     rows = _bank_rows(5, 200, 0.0)
     rows[10]["bank"] = None
     rows[11]["holder_phone"] = "123"
-    _stage(db, {"f1": rows})
+    staged = _stage({"f1": rows})
     suites = load_suites()
-    validate_staged(db, _staged("f1"), suites, AS_OF)  # the session exists from here on
+    validate_staged(staged, suites, AS_OF)  # the session exists from here on
     statements: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -193,7 +186,7 @@ def test_each_query_runs_once_and_only_failed_columns_list_rows(tmp_path: Path) 
 
     sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", seen)
     try:
-        out = validate_staged(db, _staged("f1"), suites, AS_OF)["f1"]
+        out = validate_staged(staged, suites, AS_OF)["f1"]
     finally:
         sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", seen)
     queries = [s for s in statements if "failing_tables" in s]
@@ -207,18 +200,16 @@ def test_each_query_runs_once_and_only_failed_columns_list_rows(tmp_path: Path) 
 
 
 def test_each_thread_has_its_own_session(tmp_path: Path) -> None:
-    db_a, db_b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
-    _stage(db_a, {"f1": _bank_rows(11, 150, 0.2)})
-    _stage(db_b, {"f1": _bank_rows(12, 150, 0.2)})
+    batches = {"a": _stage({"f1": _bank_rows(11, 150, 0.2)}), "b": _stage({"f1": _bank_rows(12, 150, 0.2)})}
     suites = load_suites()
-    expected = {db: _plain(validate_staged(db, _staged("f1"), suites, AS_OF)) for db in (db_a, db_b)}
-    got: dict[Path, dict] = {}
+    expected = {name: _plain(validate_staged(staged, suites, AS_OF)) for name, staged in batches.items()}
+    got: dict[str, dict] = {}
 
-    def work(db: Path) -> None:
+    def work(name: str) -> None:
         for _ in range(2):
-            got[db] = _plain(validate_staged(db, _staged("f1"), suites, AS_OF))
+            got[name] = _plain(validate_staged(batches[name], suites, AS_OF))
 
-    threads = [threading.Thread(target=work, args=(db,)) for db in (db_a, db_b)]
+    threads = [threading.Thread(target=work, args=(name,)) for name in batches]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,19 +1,18 @@
 """Validate and load the night's files while later files are still read and normalised.
 
-Why lanes: loading is the longest chain of the ingest (each file one transaction, most of it DuckDB
-compressing the rows at commit, one core), and the kinds load into separate tables. So each lead kind
-gets a lane of its own: a thread with its own cursor of the warehouse, loading its kind's files in
-inbox order (which decides a re-issued lead's newest version when issue times tie). One GX thread takes
-the prepared files as they are ready, cuts them into batches of one kind, validates each batch and hands
-it to its kind's lane. Files are read largest kind first, and the first batch of each kind is small, so
-the longest load chain starts early and runs beside the reading of everything else.
+Why overlapped: loading is the longest chain of the ingest (each file one transaction, most of it
+DuckDB compressing the rows at commit, one core). One GX thread takes the prepared files as they are
+ready, gathers them into batches of one kind (planned from the files' sizes), validates each batch and
+hands its files to the load lanes (`load_lanes`: threads with a warehouse cursor each, loading files at
+once wherever they share no lead key). Files are read largest kind first, and the first batch of each
+kind is small, so the loads start early and run beside the reading of everything else.
 
 Measured at 1M leads on 2 cores (bench/bench_ingest.py): reading everything, then validating and loading
 kind by kind on one connection left one core idle for the whole bank load (~4 s); see README.
 
 Each file still commits in its own transaction: a run killed at any moment leaves every file loaded
-whole or not at all, and the rerun finishes what is missing. Files of different kinds touch different
-lead tables; the bookkeeping tables (ingest_files, quarantine, validation_results) only get appends.
+whole or not at all, and the rerun finishes what is missing. Files loading at once share no lead key;
+the bookkeeping tables (ingest_files, quarantine, validation_results) only get appends.
 """
 from __future__ import annotations
 
@@ -24,7 +23,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
@@ -43,13 +41,15 @@ from duanka.nightly.ingest_stage import (
 )
 from duanka.progress import Progress
 from duanka.validate.gx_session import drop_gx_session
+from duanka.validate.runner import warm_up
 from duanka.validate.suites import Suite
 
-# Rows of a kind's first GX batch, and of its later ones. GX costs ~0.3 s CPU per run whatever the rows,
-# so batches are not made smaller than the pipeline needs: the first small, so its lane starts loading
-# soon; the later ones larger. Measured at 1M leads: 250k/600k beat 150k/400k and 100k/250k.
-FIRST_BATCH_ROWS = 250_000
-BATCH_ROWS = 600_000
+# Bytes of a kind's first GX batch, and of its later ones (~250k and ~600k rows of a bank CSV). GX costs
+# ~0.3 s CPU per run whatever the rows, so batches are not made smaller than the pipeline needs: the first
+# small, so its lane starts loading soon; the later ones larger. Measured at 1M leads (in rows): 250k/600k
+# beat 150k/400k and 100k/250k.
+FIRST_BATCH_BYTES = 64_000_000
+BATCH_BYTES = 160_000_000
 # Files read and normalised at once: each holds its frame in memory (a 200k-row file ~250 MB); all at
 # once doubled the peak at a million leads without being faster on 2 cores.
 PREPARE_THREADS = max(2, min(4, os.cpu_count() or 2))
@@ -63,35 +63,43 @@ def pipeline_order(files: list[InboxFile]) -> list[InboxFile]:
     return sorted(files, key=lambda f: kinds.index(f.kind or ""))
 
 
-def batches_of(prepared: Iterator[Prepared], staging_dir: Path, first_rows: int = FIRST_BATCH_ROWS,
-               batch_rows: int = BATCH_ROWS) -> Iterator[Prepared | Batch]:
-    """Cut prepared files, in the order they come, into batches of one kind: a kind's first batch up to
-    `first_rows`, the later up to `batch_rows` (one file alone may be larger). A file refused while
-    reading is passed on as it is, at once: it needs no GX."""
-    current: list[Prepared] = []
+def plan_batches(files: list[tuple[str, int]], first_bytes: int = FIRST_BATCH_BYTES,
+                 batch_bytes: int = BATCH_BYTES) -> list[int]:
+    """The GX batch of each file (kind, bytes), in reading order: consecutive files of one kind, a kind's
+    first batch up to `first_bytes`, the later up to `batch_bytes` (one file alone may be larger).
+
+    Planned from the sizes before anything is read, so a batch is validated the moment its last file is
+    read: cut by rows, a batch waited for the next file's read to learn that it did not fit, and its lane
+    (the bank lane, the night's longest chain) sat idle meanwhile (~0.7 s at 1M leads)."""
+    plan: list[int] = []
     started: set[str] = set()
-    count = 0
+    batch, size, kind = -1, 0, None
+    for file_kind, n in files:
+        limit = batch_bytes if file_kind in started else first_bytes
+        if file_kind != kind or size + n > limit:
+            if kind is not None:
+                started.add(kind)
+            batch, size, kind = batch + 1, 0, file_kind
+        plan.append(batch)
+        size += n
+    return plan
 
-    def cut() -> Batch:
-        nonlocal current, count
-        count += 1
-        kind = current[0].file.kind or ""
-        started.add(kind)
-        batch = Batch(kind, current, staging_dir / f"g{count:03d}.duckdb")
-        current = []
-        return batch
 
-    for p in prepared:
-        if p.table is None:
+def batches_of(prepared: Iterator[Prepared], plan: list[int]) -> Iterator[Prepared | Batch]:
+    """The prepared files, in the order they come, gathered into their planned batches (`plan_batches`);
+    each batch is handed on with its last file. A file that needs no GX (refused while reading, or
+    committed by an earlier attempt) is passed on as it is, at once."""
+    current: list[Prepared] = []
+    for i, p in enumerate(prepared):
+        if p.needs_validation:
+            current.append(p)
+        else:
             yield p
-            continue
-        if current:
-            limit = batch_rows if current[0].file.kind in started else first_rows
-            if p.file.kind != current[0].file.kind or sum(q.rows for q in current) + p.rows > limit:
-                yield cut()
-        current.append(p)
+        if current and (i + 1 == len(plan) or plan[i + 1] != plan[i]):
+            yield Batch(current[0].file.kind or "", current)
+            current = []
     if current:
-        yield cut()
+        yield Batch(current[0].file.kind or "", current)
 
 
 class _Stopped(Exception):
@@ -133,21 +141,22 @@ class _Pipeline:
             self.done[p.file.name] = (p, stats)
             self.progress.step(len(self.done), self.total, describe_loaded(p, stats, None))
 
-    def validate(self, pending: list[Future], staging_dir: Path, suites: dict[str, Suite],
-                 first_rows: int, batch_rows: int) -> None:
+    def validate(self, pending: list[Future], plan: list[int], suites: dict[str, Suite]) -> None:
         """The GX thread: batches validated in reading order, each handed to its kind's lane."""
         try:
+            warm_up(suites, list(self.lanes), self.as_of)
+
             def ready() -> Iterator[Prepared]:
                 for i, future in enumerate(pending, start=1):
                     p = future.result()
                     self.read(i, p)
                     yield p
 
-            for item in batches_of(ready(), staging_dir, first_rows, batch_rows):
+            for item in batches_of(ready(), plan):
                 if self.stop.is_set():
                     raise _Stopped
                 if isinstance(item, Batch):
-                    outcomes = _validate_batch(item, staging_dir, suites, self.as_of)
+                    outcomes = _validate_batch(item, suites, self.as_of)
                     self.lanes[item.kind].put((item.files, outcomes))
                 else:
                     self.lanes[item.file.kind or ""].put(([item], {}))
@@ -170,9 +179,9 @@ class _Pipeline:
 
 
 def validate_and_load_pending(con: duckdb.DuckDBPyConnection, pending: list[tuple[InboxFile, Future]],
-                              staging_dir: Path, suites: dict[str, Suite], as_of: date, progress: Progress,
-                              contract: Contract | None = None, first_rows: int = FIRST_BATCH_ROWS,
-                              batch_rows: int = BATCH_ROWS) -> list[tuple[Prepared, FileLoadStats | None]]:
+                              suites: dict[str, Suite], as_of: date, progress: Progress,
+                              contract: Contract | None = None, first_bytes: int = FIRST_BATCH_BYTES,
+                              batch_bytes: int = BATCH_BYTES) -> list[tuple[Prepared, FileLoadStats | None]]:
     """Validate and load files as their `prepare_file` futures complete; results in the order of `pending`.
 
     `pending` pairs each lead file with the future of its `prepare_file` (a thread pool's, or Prefect's
@@ -182,12 +191,12 @@ def validate_and_load_pending(con: duckdb.DuckDBPyConnection, pending: list[tupl
     contract = contract or load_contract()
     assert all(f.kind in LEAD_KINDS for f, _ in pending), "only lead files are prepared (files_to_prepare)"
     kinds = list(dict.fromkeys(f.kind or "" for f, _ in pending))
+    plan = plan_batches([(f.kind or "", f.path.stat().st_size) for f, _ in pending], first_bytes, batch_bytes)
     run = _Pipeline(kinds, len(pending), as_of, progress, contract)
     progress.begin("校验与入库", f"{len(pending)} 个文件（读取、校验与入库并行，{len(kinds)} 条入库线）")
     # The caller's context goes along: Prefect's futures and logger look up the run in it.
     threads = [threading.Thread(target=contextvars.copy_context().run, name="duanka-gx", daemon=True,
-                                args=(run.validate, [fut for _, fut in pending], staging_dir, suites,
-                                      first_rows, batch_rows))]
+                                args=(run.validate, [fut for _, fut in pending], plan, suites))]
     threads += [threading.Thread(target=contextvars.copy_context().run, name=f"duanka-load-{kind}", daemon=True,
                                  args=(run.load, kind, con.cursor())) for kind in kinds]
     with load_settings(con):

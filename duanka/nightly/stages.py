@@ -6,12 +6,10 @@ summary needs. None of them knows about Prefect, so each is tested directly.
 """
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
@@ -28,17 +26,6 @@ from duanka.progress import Progress
 from duanka.publish import PublishReport, publish
 from duanka.score.engine import score_packets
 from duanka.validate.report import write_validation_report
-
-
-def staging_dir(cfg: NightConfig) -> Path:
-    return cfg.home.staging / cfg.as_of.isoformat()
-
-
-def reset_staging_dir(cfg: NightConfig) -> Path:
-    """An empty staging folder for tonight's prepared files (a killed run's leftovers are dropped)."""
-    shutil.rmtree(staging_dir(cfg), ignore_errors=True)
-    staging_dir(cfg).mkdir(parents=True)
-    return staging_dir(cfg)
 
 
 def files_to_prepare(files: list[InboxFile]) -> list[InboxFile]:
@@ -59,16 +46,15 @@ def discover_inbox(cfg: NightConfig, con: duckdb.DuckDBPyConnection, progress: P
     return files
 
 
-# Starts `prepare_file(f, index, staging_dir, as_of)` somewhere and returns its future.
-Submit = Callable[[InboxFile, int, Path, date], Future]
+# Starts `prepare_file(f, index, as_of)` somewhere and returns its future.
+Submit = Callable[[InboxFile, int, date], Future]
 
 
 def submit_prepare(cfg: NightConfig, files: list[InboxFile], submit: Submit) -> list[tuple[InboxFile, Future]]:
     """Hand every new lead file's read + normalise to `submit` (a thread pool's, or the flow's Prefect
-    task), in the order the ingest takes them (`pipeline_order`), into an empty staging folder."""
-    staging = reset_staging_dir(cfg)
+    task), in the order the ingest takes them (`pipeline_order`)."""
     order = pipeline_order(files_to_prepare(files))
-    return [(f, submit(f, i, staging, cfg.as_of)) for i, f in enumerate(order, start=1)]
+    return [(f, submit(f, i, cfg.as_of)) for i, f in enumerate(order, start=1)]
 
 
 def ingest_leads(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[InboxFile],
@@ -79,14 +65,12 @@ def ingest_leads(cfg: NightConfig, con: duckdb.DuckDBPyConnection, files: list[I
     without it the files are read on a thread pool of this process."""
     if pending is None:
         with ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="duanka-read") as pool:
-            def submit(f: InboxFile, index: int, staging: Path, as_of: date) -> Future:
-                return pool.submit(prepare_file, f, index, staging, as_of, cfg.contract)
+            def submit(f: InboxFile, index: int, as_of: date) -> Future:
+                return pool.submit(prepare_file, f, index, as_of, cfg.contract)
 
             return ingest_leads(cfg, con, files, progress, submit_prepare(cfg, files, submit))
-    results = validate_and_load_pending(con, pending, staging_dir(cfg), cfg.suites, cfg.as_of, progress,
-                                        cfg.contract)
+    results = validate_and_load_pending(con, pending, cfg.suites, cfg.as_of, progress, cfg.contract)
     progress.end(f"{len(results)} 个文件")
-    shutil.rmtree(staging_dir(cfg), ignore_errors=True)
     return {"files": len(results)}
 
 

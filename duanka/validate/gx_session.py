@@ -1,13 +1,16 @@
 """One Great Expectations set-up per thread, reused by every batch that thread validates.
 
 A night is validated in several batches, one after the other on one thread. Building the GX
-context, the SQL datasource (with its connection test), the table assets and the expectation
-suites again for each batch cost ~0.05 s CPU a batch for nothing that depends on the data. So a
-thread keeps one `GxSession`: its datasource points at a private in-memory DuckDB database, and
-each batch's staging file is ATTACHed to it read-only for the length of one validation, with the
-file list and one view per kind built there (nothing is written into the staging file). DETACH at
-the end releases the file before `validate_staged` returns: the loader opens it next, in this
-same process. A session that fails half-way is thrown away, so the next batch starts clean.
+context, the SQL datasource (with its connection test), the assets and the expectation suites
+again for each batch cost ~0.05 s CPU a batch for nothing that depends on the data. So a thread
+keeps one `GxSession`: its datasource points at a private in-memory DuckDB database, and each
+batch's files are registered on GX's own connection (the Arrow tables the reader made, read in
+place: nothing is copied) for the length of one validation, with the file list and one view per
+kind built over them. A session that fails half-way is thrown away, so the next batch starts clean.
+
+Why a query asset, not a table asset: GX tests a table asset's table on a connection of its own,
+where the registered tables of this one do not exist; GX's DuckDB queries all run on the one
+persisted connection (`gx_duckdb`), where they do.
 """
 from __future__ import annotations
 
@@ -17,19 +20,12 @@ import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from duanka.validate.gx_duckdb import ephemeral_context, forget_metrics
 
-STAGING = "staging"  # the alias an attached staging file has inside the session's database
 _NUMBERS = itertools.count(1)
 _LOCAL = threading.local()
-
-
-def attach_sql(staging_db: Path) -> str:
-    path = str(staging_db).replace("'", "''")
-    return f"ATTACH '{path}' AS {STAGING} (READ_ONLY)"
 
 
 class GxSession:
@@ -56,11 +52,19 @@ class GxSession:
 
         self.source.get_execution_engine().execute_query_in_transaction(sa.text(sql))
 
+    def _driver_connection(self) -> Any:
+        """The DuckDB connection GX runs every query of this session on (its persisted connection)."""
+        with self.source.get_execution_engine().get_connection() as connection:
+            return connection.connection.driver_connection
+
     @contextmanager
-    def attached(self, staging_db: Path, setup: list[str], teardown: list[str]) -> Iterator[None]:
-        """The staging file attached read-only, with `setup` run after attaching and `teardown` before DETACH."""
-        self.execute(attach_sql(staging_db))
+    def registered(self, tables: dict[str, Any], setup: list[str], teardown: list[str]) -> Iterator[None]:
+        """`tables` (name -> Arrow table) registered on GX's connection, `setup` run after them and
+        `teardown` before they are unregistered."""
+        connection = self._driver_connection()
         try:
+            for name, rows in tables.items():
+                connection.register(name, rows)
             for sql in setup:
                 self.execute(sql)
             forget_metrics(self.source.get_execution_engine())
@@ -70,14 +74,19 @@ class GxSession:
                 for sql in teardown:
                     self.execute(sql)
             finally:
-                self.execute(f"DETACH {STAGING}")
+                for name in tables:
+                    connection.unregister(name)
+
+    def batch_definition(self, view: str) -> Any:
+        """The view's GX asset and batch definition, made once (nothing is queried: the view need not exist)."""
+        if view not in self._batch_definitions:
+            asset = self.source.add_query_asset(name=view, query=f"SELECT * FROM {view}")
+            self._batch_definitions[view] = asset.add_batch_definition_whole_table(f"{view}_all")
+        return self._batch_definitions[view]
 
     def batch(self, view: str) -> Any:
-        """A fresh GX batch of the whole view; the asset and its batch definition are made once."""
-        if view not in self._batch_definitions:
-            asset = self.source.add_table_asset(name=view, table_name=view)
-            self._batch_definitions[view] = asset.add_batch_definition_whole_table(f"{view}_all")
-        return self._batch_definitions[view].get_batch()
+        """A fresh GX batch of the whole view."""
+        return self.batch_definition(view).get_batch()
 
     def suite(self, suite: Hashable, as_of: date, build: Callable[[], Any]) -> Any:
         """What `build` makes of a suite for the night, built once (a new night's date builds it again)."""
