@@ -9,6 +9,8 @@ the same figures as an uninterrupted run.
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -49,9 +51,13 @@ def discover(inbox: Path, con: duckdb.DuckDBPyConnection, as_of: date) -> list[I
     }
     files: list[InboxFile] = []
     seen_tonight: set[str] = set()
-    for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
+    paths = sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
+    # Hashed on every core: the night waits for this before anything else starts, and hashlib lets go
+    # of the GIL while it hashes (1M leads, 260 MB: 0.35 s on one core).
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="duanka-sha") as pool:
+        hashes = list(pool.map(sha256_of, paths))
+    for path, sha in zip(paths, hashes, strict=True):
         kind = file_kind(path.name)
-        sha = sha256_of(path)
         if kind is None:
             action = UNRECOGNISED
         elif (path.name, sha) in tonight:

@@ -44,12 +44,14 @@ from duanka.validate.gx_session import drop_gx_session
 from duanka.validate.runner import warm_up
 from duanka.validate.suites import Suite
 
-# Bytes of a kind's first GX batch, and of its later ones (~250k and ~600k rows of a bank CSV). GX costs
-# ~0.3 s CPU per run whatever the rows, so batches are not made smaller than the pipeline needs: the first
-# small, so its lane starts loading soon; the later ones larger. Measured at 1M leads (in rows): 250k/600k
-# beat 150k/400k and 100k/250k.
-FIRST_BATCH_BYTES = 64_000_000
-BATCH_BYTES = 160_000_000
+# Bytes of a kind's first GX batch, and of its later ones (~100k and ~400k rows of a bank CSV). GX costs
+# ~0.2 s CPU per run whatever the rows, so batches are not made smaller than the pipeline needs: the first
+# about one file, so the loads start as soon as it is read; the later ones larger, each validated while
+# the lane loads the one before. Measured at 1M leads, alternated, 4 runs each: 24/100 MB 11.5 s median,
+# 64/160 MB 12.3 s (a slow afternoon of the shared host); in rows earlier, 250k/600k beat 150k/400k and
+# 100k/250k (then a batch also waited for the next file's read, see `plan_batches`).
+FIRST_BATCH_BYTES = 24_000_000
+BATCH_BYTES = 100_000_000
 # Files read and normalised at once: each holds its frame in memory (a 200k-row file ~250 MB); all at
 # once doubled the peak at a million leads without being faster on 2 cores.
 PREPARE_THREADS = max(2, min(4, os.cpu_count() or 2))

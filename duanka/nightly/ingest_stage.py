@@ -10,9 +10,10 @@ nothing reaches the warehouse before it is checked:
    quarantine, one transaction per file, reading the rows in place, then lets go of them.
 
 Why in memory, not a staging file: the rows were written to parquet once and read back twice (GX,
-the load); at 1M leads that was ~2.5 s CPU of ~17 (measured: writing 1.1-1.4 s, and DuckDB scans a
-registered Arrow table in about half the time it decodes the same parquet). What it costs: the files
-read but not loaded yet stay in memory (at most the night's normalised rows, ~300 MB at 1M leads).
+the load); at 1M leads that cost ~1.5 s CPU of ~17 (measured A/B, alternated: writing 1.1-1.4 s, and
+DuckDB scans a registered Arrow table in about half the time it decodes the same parquet). What it
+costs: the files read but not loaded yet stay in memory (at most the night's normalised rows, ~300 MB
+at 1M leads; the peak RSS of the 1M bench rose ~100 MB).
 
 `ingest_lanes` runs them overlapped for a night: files validated and loaded while later files are
 still read, each kind loading on a lane of its own.
