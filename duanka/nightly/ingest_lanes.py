@@ -1,18 +1,20 @@
 """Validate and load the night's files while later files are still read and normalised.
 
-Why overlapped: loading is the longest chain of the ingest (each file one transaction, most of it
-DuckDB compressing the rows at commit, one core). One GX thread takes the prepared files as they are
-ready, gathers them into batches of one kind (planned from the files' sizes), validates each batch and
-hands its files to the load lanes (`load_lanes`: threads with a warehouse cursor each, loading files at
-once wherever they share no lead key). Files are read largest kind first, and the first batch of each
-kind is small, so the loads start early and run beside the reading of everything else.
+Why lanes: loading is the longest chain of the ingest (each file one transaction, most of it DuckDB
+compressing the rows when the commit checkpoints, one core; checkpoints of several connections run one
+at a time), and the kinds load into separate tables. So each lead kind gets a lane of its own: a thread
+with its own cursor of the warehouse, loading its kind's files in inbox order (which decides a re-issued
+lead's newest version when issue times tie). One GX thread takes the prepared files as they are ready,
+gathers them into batches of one kind (planned from the files' sizes, `plan_batches`), validates each
+batch and hands it to its kind's lane. Files are read largest kind first, and the first batch of each
+kind is about one file, so the loads start early and run beside the reading of everything else.
 
 Measured at 1M leads on 2 cores (bench/bench_ingest.py): reading everything, then validating and loading
 kind by kind on one connection left one core idle for the whole bank load (~4 s); see README.
 
 Each file still commits in its own transaction: a run killed at any moment leaves every file loaded
-whole or not at all, and the rerun finishes what is missing. Files loading at once share no lead key;
-the bookkeeping tables (ingest_files, quarantine, validation_results) only get appends.
+whole or not at all, and the rerun finishes what is missing. Files of different kinds touch different
+lead tables; the bookkeeping tables (ingest_files, quarantine, validation_results) only get appends.
 """
 from __future__ import annotations
 
