@@ -1,8 +1,9 @@
 """Validate and load the night's files while later files are still read and normalised.
 
 Why lanes: loading is the longest chain of the ingest (each file one transaction, most of it DuckDB
-compressing the rows when the commit checkpoints, one core; checkpoints of several connections run one
-at a time), and the kinds load into separate tables. So each lead kind gets a lane of its own: a thread
+compressing the rows when the commit checkpoints, one core; a commit while another connection writes
+leaves its checkpoint to a later commit, so the compressing runs mostly one file at a time), and the
+kinds load into separate tables. So each lead kind gets a lane of its own: a thread
 with its own cursor of the warehouse, loading its kind's files in inbox order (which decides a re-issued
 lead's newest version when issue times tie). One GX thread takes the prepared files as they are ready,
 gathers them into batches of one kind (planned from the files' sizes, `plan_batches`), validates each
