@@ -16,6 +16,7 @@ import duckdb
 import pytest
 import sqlalchemy
 
+from duanka.validate import gx_session as gx_session_module
 from duanka.validate import runner
 from duanka.validate.gx_duckdb import import_gx
 from duanka.validate.gx_session import drop_gx_session
@@ -163,7 +164,7 @@ def test_nothing_stays_registered_also_after_a_failure(monkeypatch: pytest.Monke
     expected = _plain(validate_staged(staged, load_suites(), AS_OF))
     session = gx_session(import_gx())
     assert _registered(session) == set()
-    monkeypatch.setattr(runner, "drop_gx_session", lambda: None)
+    monkeypatch.setattr(gx_session_module, "drop_gx_session", lambda: None)
     broken = StagedTable("f2", "bank", "bank_f2.csv", object())  # DuckDB cannot scan this
     with pytest.raises(duckdb.InvalidInputException):
         validate_staged([*staged, broken], load_suites(), AS_OF)

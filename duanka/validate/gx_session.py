@@ -34,8 +34,9 @@ class GxSession:
     def __init__(self, gx: Any) -> None:
         self.gx = gx
         self.context = ephemeral_context(gx)
-        # A named in-memory database is shared by every connection of this process that names it:
-        # GX's persisted query connection and the datasource's connection test see the same views.
+        # A private in-memory database per session (named: a plain `:memory:` would be shared by every
+        # session of the process). The registered rows and the views over them live on GX's persisted
+        # connection, where all of the session's queries run.
         name = f"duanka_gx_{next(_NUMBERS)}"
         # One DuckDB thread: GX runs beside the loads (and, in the flow, beside read + normalise), so
         # both cores are busy already; a second thread cost ~0.3 s CPU at 1M leads and shortened nothing.
@@ -114,6 +115,17 @@ def gx_session(gx: Any) -> GxSession:
     if session is None:
         session = _LOCAL.session = GxSession(gx)
     return session
+
+
+@contextmanager
+def thread_session(gx: Any) -> Iterator[GxSession]:
+    """This thread's session for one piece of work; thrown away if the work fails, so the next starts clean."""
+    session = gx_session(gx)
+    try:
+        yield session
+    except BaseException:
+        drop_gx_session()
+        raise
 
 
 def drop_gx_session() -> None:

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from duanka.validate.gx_duckdb import import_gx, unexpected_rows_once
-from duanka.validate.gx_session import GxSession, drop_gx_session, gx_session
+from duanka.validate.gx_session import GxSession, thread_session
 from duanka.validate.suites import ExpectationSpec, Suite
 
 
@@ -146,16 +146,11 @@ def validate_staged(tables: list[StagedTable], suites: dict[str, Suite], as_of: 
     if not tables:
         return outcomes
     setup, teardown, views = staging_views_sql(tables)
-    gx = import_gx()
-    session = gx_session(gx)
-    try:
-        with session.registered({t.table: t.rows for t in tables}, setup, teardown):
-            for kind, view in views.items():
-                files = {t.table: t for t in tables if t.kind == kind}
-                _validate_kind(session, view, files, suites[kind], as_of, outcomes)
-    except BaseException:
-        drop_gx_session()  # the next batch starts from a clean session
-        raise
+    with thread_session(import_gx()) as session, \
+            session.registered({t.table: t.rows for t in tables}, setup, teardown):
+        for kind, view in views.items():
+            files = {t.table: t for t in tables if t.kind == kind}
+            _validate_kind(session, view, files, suites[kind], as_of, outcomes)
     return outcomes
 
 
@@ -164,14 +159,10 @@ def warm_up(suites: dict[str, Suite], kinds: list[str], as_of: date) -> None:
 
     The night's GX thread waits for the first files to be read anyway; without this, the first batch
     paid the set-up (~0.2 s) on the bank lane's chain, the longest of the night."""
-    session = gx_session(import_gx())
-    try:
+    with thread_session(import_gx()) as session:
         for kind in kinds:
-            session.suite(suites[kind], as_of, lambda kind=kind: _gx_checks(session.gx, suites[kind], as_of))
+            _checks(session, suites[kind], as_of)
             session.batch_definition(view_of(kind))
-    except BaseException:
-        drop_gx_session()
-        raise
 
 
 @dataclass
@@ -246,9 +237,14 @@ def _run_checks(gx: Any, batch: Any, checks: _GxChecks, name: str) -> list[Any]:
     return sorted(results.values(), key=lambda r: (_error(r) is None, checks.rank[r.expectation_config.meta["duanka"]]))
 
 
+def _checks(session: GxSession, suite: Suite, as_of: date) -> _GxChecks:
+    """The suite's GX expectations for the night, built once per session (`GxSession.suite`)."""
+    return session.suite(suite, as_of, lambda: _gx_checks(session.gx, suite, as_of))
+
+
 def _validate_kind(session: GxSession, view: str, files: dict[str, StagedTable], suite: Suite, as_of: date,
                    outcomes: dict[str, Outcome]) -> None:
-    checks = session.suite(suite, as_of, lambda: _gx_checks(session.gx, suite, as_of))
+    checks = _checks(session, suite, as_of)
     results = _run_checks(session.gx, session.batch(view), checks, f"{suite.kind}_rows")
     for result in results:
         spec, label, _ = checks.tagged[result.expectation_config.meta["duanka"]]
